@@ -1,0 +1,6 @@
+package graph
+
+// tenant is one directory.
+type tenant struct {
+	ID, Domain string
+}
