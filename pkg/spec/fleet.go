@@ -111,9 +111,10 @@ func (f *Fleet) Errors() int {
 	return n
 }
 
-// LoadFleet loads every file in parallel and checks what spans files: names unique in the
+// LoadFleet loads every file (at most parallelism at once, bounded by the CPUs: loading is
+// CPU work) and checks what spans files: names unique in the
 // fleet, and no two specs managing the same app in the same tenant.
-func LoadFleet(files []string) *Fleet {
+func LoadFleet(files []string, parallelism int) *Fleet {
 	type result struct {
 		p     *Partner
 		diags []Diagnostic
@@ -121,7 +122,7 @@ func LoadFleet(files []string) *Fleet {
 	results := make([]result, len(files))
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(files), 1)) {
+	for range min(max(parallelism, 1), runtime.GOMAXPROCS(0), max(len(files), 1)) {
 		wg.Go(func() {
 			for i := range next {
 				p, diags := Load(files[i])

@@ -195,3 +195,9 @@ func findAlias(n *yaml.Node) *yaml.Node {
 	}
 	return nil
 }
+
+// ValidName reports whether s can be a tenant name.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// ValidGUID reports whether s is a GUID.
+func ValidGUID(s string) bool { return guidRE.MatchString(s) }

@@ -48,4 +48,3 @@ func (d *decoder) scanSecrets(n *yaml.Node, path string) {
 		}
 	}
 }
-

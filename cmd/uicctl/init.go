@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+type initCmd struct {
+	Dir          string   `arg:"" default:"." help:"Fleet repository folder (created when missing)."`
+	Name         string   `help:"Add a tenant with this name (lower-case letters, digits, dashes)."`
+	TenantID     string   `name:"tenant-id" placeholder:"GUID" help:"The tenant's ID (Partner Center > Organization profile > Microsoft ID); needed with --name."`
+	AgeRecipient []string `name:"age-recipient" placeholder:"age1..." help:"Who can decrypt the secrets files; default: the public keys in your sops age key file."`
+}
+
+// initError is a scaffolding request that cannot be carried out.
+type initError struct{ msg, hint string }
+
+func (e *initError) Error() string { return e.msg }
+func (e *initError) Hint() string  { return e.hint }
+
+func (c *initCmd) Run(app *App) error {
+	if (c.Name == "") != (c.TenantID == "") {
+		return &initError{"--name and --tenant-id go together", "uicctl init DIR --name contoso --tenant-id <GUID> adds a tenant"}
+	}
+	if c.Name != "" && !spec.ValidName(c.Name) {
+		return &initError{"invalid --name", "use lower-case letters, digits and dashes, at most 63, such as contoso-eu"}
+	}
+	if c.TenantID != "" && !spec.ValidGUID(c.TenantID) {
+		return &initError{"--tenant-id is not a GUID", "the Microsoft ID from Partner Center > Organization profile"}
+	}
+	for _, r := range c.AgeRecipient {
+		if _, err := age.ParseX25519Recipient(r); err != nil {
+			return &initError{"--age-recipient is not an age public key", "an age recipient starts with age1; age-keygen -y KEYFILE prints yours"}
+		}
+	}
+
+	files := []scaffoldFile{
+		{".gitignore", 0o644, gitignoreTemplate},
+		{".github/workflows/uicctl.yml", 0o644, workflowTemplate},
+	}
+	sopsPath := filepath.Join(c.Dir, ".sops.yaml")
+	if _, err := os.Stat(sopsPath); errors.Is(err, fs.ErrNotExist) {
+		recipients := c.AgeRecipient
+		if len(recipients) == 0 {
+			recipients = defaultRecipients(app)
+		}
+		if len(recipients) == 0 {
+			return &initError{"no age recipient for .sops.yaml",
+				"pass --age-recipient age1... (age-keygen -o key.txt creates a key pair; keep key.txt out of the repository)"}
+		}
+		files = append(files, scaffoldFile{".sops.yaml", 0o644, sopsTemplate(recipients)})
+	} else {
+		files = append(files, scaffoldFile{".sops.yaml", 0o644, ""}) // kept as it is
+	}
+	if c.Name != "" {
+		content := partnerTemplate(c.Name, strings.ToLower(c.TenantID))
+		if _, diags := spec.Parse("partner.yaml", []byte(content)); len(diags) > 0 {
+			return fmt.Errorf("cannot scaffold a valid partner.yaml: %s", diags[0])
+		}
+		files = append(files, scaffoldFile{filepath.Join("tenants", c.Name, spec.SpecFileName), 0o644, content})
+	}
+
+	w := &errWriter{w: app.Stdout}
+	for _, f := range files {
+		p := filepath.Join(c.Dir, f.path)
+		created, err := f.create(p)
+		if err != nil {
+			return err
+		}
+		if created {
+			w.printf("created %s\n", p)
+		} else {
+			w.printf("kept    %s (exists)\n", p)
+		}
+	}
+	if c.Name == "" {
+		w.printf("next: uicctl init %s --name NAME --tenant-id GUID adds a tenant\n", c.Dir)
+	} else {
+		w.printf("next: review %s, then uicctl validate %s\n", filepath.Join(c.Dir, "tenants", c.Name, spec.SpecFileName), c.Dir)
+	}
+	return w.err
+}
+
+type scaffoldFile struct {
+	path    string
+	mode    fs.FileMode
+	content string // empty: never created here, only reported as kept
+}
+
+// create writes the file unless it exists. The content goes to a temporary file first and is
+// linked into place, which fails when the name exists: a file is never overwritten, and never
+// left half-written.
+func (f scaffoldFile) create(path string) (bool, error) {
+	if f.content == "" {
+		return false, nil
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return false, nil
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("cannot create folder %q: %w", dir, err)
+	}
+	tmp, err := os.CreateTemp(dir, ".uicctl-*.tmp")
+	if err != nil {
+		return false, fmt.Errorf("cannot write in %q: %w", dir, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(f.content); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("cannot write %q: %w", path, err)
+	}
+	if err := tmp.Chmod(f.mode); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, fmt.Errorf("cannot create %q: %w", path, err)
+	}
+	return true, nil
+}
+
+// defaultRecipients reads the public keys noted in the user's sops age key file, the same
+// file sops decrypts with, so a consultant who already uses sops needs no flag. The private
+// keys in that file are never copied anywhere.
+func defaultRecipients(app *App) []string {
+	path := app.Getenv("SOPS_AGE_KEY_FILE")
+	if path == "" {
+		dir := app.Getenv("XDG_CONFIG_HOME")
+		if dir == "" {
+			home := app.Getenv("HOME")
+			if home == "" {
+				return nil
+			}
+			dir = filepath.Join(home, ".config")
+		}
+		path = filepath.Join(dir, "sops", "age", "keys.txt")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if r, ok := strings.CutPrefix(line, "# public key: "); ok {
+			if _, err := age.ParseX25519Recipient(r); err == nil {
+				out = append(out, r)
+			}
+		}
+	}
+	if len(out) > 0 {
+		app.Log.Info("using the public keys of the sops age key file", "file", path, "recipients", len(out))
+	}
+	return out
+}
+
+func sopsTemplate(recipients []string) string {
+	return `# sops creation rules: who can decrypt the tenants' secrets files.
+# To add a person or a CI key, append its age recipient below, then re-encrypt every file:
+#   sops updatekeys tenants/*/secrets.sops.yaml
+creation_rules:
+  - path_regex: (^|/)secrets\.sops\.yaml$
+    age: >-
+      ` + strings.Join(recipients, ",\n      ") + "\n"
+}
+
+func partnerTemplate(name, tenantID string) string {
+	return `# Desired Entra and Partner Center configuration of ` + name + `.
+# Reference: docs/partner-yaml.md. Editor support: uicctl schema > partner.schema.json
+apiVersion: uicctl/v1
+kind: Partner
+name: ` + name + `
+tenantId: ` + tenantID + `
+# The defaults reproduce the documented manual onboarding; uncomment to change them.
+# application:
+#   displayName: Partner Center Web App
+#   uniqueName: uicctl-` + name + `
+#   signInAudience: AzureADMultipleOrgs
+#   redirectUris: [http://localhost:8400/]
+#   permissions:
+#     - api: partner-center
+#       delegated: [user_impersonation]
+#     - api: microsoft-partner
+#       delegated: [user_impersonation]
+#   adminConsent: true
+#   preconsent: false
+#   clientSecret: {displayName: uicctl, lifetime: 180d, renewBefore: 30d}
+# partnerCenter:
+#   appManagement: registered
+#   consent: {account: svc-uic@example.onmicrosoft.com, maxAge: 60d}
+# verify:
+#   usage: unbilled
+#   currency: USD
+# secrets: secrets.sops.yaml
+`
+}
+
+const gitignoreTemplate = `# Never commit decrypted secrets or private keys.
+*.dec.yaml
+*.decrypted.*
+*.agekey
+keys.txt
+.uicctl/
+`
+
+const workflowTemplate = `# uicctl in CI: validate every pull request.
+name: uicctl
+on:
+  pull_request:
+  push:
+    branches: [main]
+jobs:
+  validate:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-go@v5
+        with:
+          go-version: stable
+      - run: go install github.com/useitcloud/uicctl/cmd/uicctl@latest
+      - name: uicctl validate
+        run: uicctl validate .
+        env:
+          # An age private key that is a recipient in .sops.yaml, stored as a CI secret.
+          SOPS_AGE_KEY: ${{ secrets.SOPS_AGE_KEY }}
+`
