@@ -56,6 +56,7 @@ func (c *validateCmd) Run(app *App) error {
 	if app.Output == "json" {
 		enc := json.NewEncoder(app.Stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}

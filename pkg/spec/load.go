@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -124,13 +125,15 @@ func Parse(file string, data []byte) (*Partner, []Diagnostic) {
 		d.add(doc, "(document)", "a minimal spec is apiVersion, kind, name and tenantId; see uicctl init", "file has no content")
 		return nil, d.diags
 	}
-	if bad := findAlias(doc); bad != nil {
-		d.add(bad, "(document)", "write the value out in full", "YAML aliases are not allowed in partner.yaml")
-		return nil, d.diags
+	if d.scanSecrets(doc, "") {
+		return nil, d.diags // aliases: the tree is not what it looks like; stop here
 	}
-	d.scanSecrets(doc, "")
 	p := d.partner(doc)
 	p.Positions = d.pos
+	sort.SliceStable(d.diags, func(i, j int) bool {
+		a, b := d.diags[i], d.diags[j]
+		return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
+	})
 	if hasErrors(d.diags) {
 		return nil, d.diags
 	}
@@ -151,8 +154,11 @@ func precheck(file string, data []byte) []Diagnostic {
 	if len(data) > MaxFileSize {
 		return []Diagnostic{fileError(file, fmt.Sprintf("file is larger than %d KiB", MaxFileSize>>10), "a partner.yaml is a few hundred bytes; is this the right file?")}
 	}
-	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
-		return []Diagnostic{fileError(file, "file is not UTF-8 text", "is this the right file? partner.yaml must be UTF-8 YAML")}
+	if at := firstBinary(data); at >= 0 {
+		line := 1 + bytes.Count(data[:at], []byte("\n"))
+		col := 1 + at - (bytes.LastIndexByte(data[:at], '\n') + 1)
+		return []Diagnostic{{File: file, Line: line, Column: col, Severity: SeverityError,
+			Message: "file is not UTF-8 text", Hint: "is this the right file? partner.yaml must be UTF-8 YAML"}}
 	}
 	var diags []Diagnostic
 	for i, line := range bytes.Split(data, []byte("\n")) {
@@ -163,6 +169,18 @@ func precheck(file string, data []byte) []Diagnostic {
 		}
 	}
 	return diags
+}
+
+// firstBinary returns the offset of the first NUL byte or invalid UTF-8 sequence, or -1.
+func firstBinary(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == 0 || (r == utf8.RuneError && size == 1) {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -182,18 +200,6 @@ func yamlError(file string, err error) Diagnostic {
 		d.Line, d.Column = line, 1
 	}
 	return d
-}
-
-func findAlias(n *yaml.Node) *yaml.Node {
-	if n.Kind == yaml.AliasNode {
-		return n
-	}
-	for _, c := range n.Content {
-		if a := findAlias(c); a != nil {
-			return a
-		}
-	}
-	return nil
 }
 
 // ValidName reports whether s can be a tenant name.

@@ -57,6 +57,15 @@ func JSONSchema() []byte {
 		"delegated":   obj{"type": "array", "items": obj{"type": "string", "minLength": 1}, "uniqueItems": true, "description": "Delegated permissions (Scope): names for aliases, otherwise IDs."},
 		"application": obj{"type": "array", "items": obj{"type": "string", "minLength": 1}, "uniqueItems": true, "description": "Application permissions (Role): names for aliases, otherwise IDs."},
 	}, "api")
+	var knownIDs []string
+	for _, a := range KnownAPIs {
+		knownIDs = append(knownIDs, a.Alias, a.AppID)
+	}
+	guidList := obj{"type": "array", "items": obj{"type": "string", "pattern": guidPattern}}
+	permVariants = append(permVariants, obj{
+		"if":   obj{"properties": obj{"api": obj{"not": obj{"enum": knownIDs}}}},
+		"then": obj{"properties": obj{"delegated": guidList, "application": guidList}},
+	})
 	permission["allOf"] = permVariants
 	permission["anyOf"] = []any{obj{"required": []string{"delegated"}}, obj{"required": []string{"application"}}}
 
@@ -73,7 +82,7 @@ func JSONSchema() []byte {
 			"kind":       obj{"const": Kind},
 			"name":       pattern("Unique in the fleet; lower-case letters, digits and dashes.", namePattern),
 			"tenantId":   guid("The partner's tenant ID (Partner Center > Organization profile > Microsoft ID)."),
-			"application": closed("The Entra app registration Use IT Cloud signs in with.", obj{
+			"application": withNot(obj{"required": []string{"uniqueName", "appId"}}, closed("The Entra app registration Use IT Cloud signs in with.", obj{
 				"displayName":    obj{"type": "string", "minLength": 1, "maxLength": 120, "default": DefaultDisplayName},
 				"uniqueName":     pattern("Graph alternate key of the app (default uicctl-<name>).", uniqueNamePattern),
 				"appId":          guid("Adopt an existing app by its Application (client) ID instead of uniqueName."),
@@ -89,7 +98,7 @@ func JSONSchema() []byte {
 					"lifetime":    duration,
 					"renewBefore": duration,
 				}),
-			}),
+			})),
 			"partnerCenter": closed("What Partner Center needs beyond Graph.", obj{
 				"appManagement": enum("Declared registration in Partner Center > App management.", AppManagements),
 				"consent": closed("The Secure Application Model sign-in.", obj{
@@ -109,4 +118,10 @@ func JSONSchema() []byte {
 		panic(err) // static data
 	}
 	return append(b, '\n')
+}
+
+// withNot adds a "not" clause to a schema object: used for mutually exclusive keys.
+func withNot(not, o obj) obj {
+	o["not"] = not
+	return o
 }

@@ -23,28 +23,34 @@ var secretShapes = []struct {
 	{"a private key", regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----`)},
 }
 
-// scanSecrets reports every scalar that looks like a credential. partner.yaml is reviewed in
-// pull requests, so a secret pasted into it is already a leak waiting to happen.
-func (d *decoder) scanSecrets(n *yaml.Node, path string) {
+// scanSecrets reports every scalar that looks like a credential (partner.yaml is reviewed in
+// pull requests, so a secret pasted into it is a leak waiting to happen) and every alias
+// (refused: an alias bomb expands beyond any bound, and specs gain nothing from them). It
+// reports whether it found an alias.
+func (d *decoder) scanSecrets(n *yaml.Node, path string) (alias bool) {
 	switch n.Kind {
+	case yaml.AliasNode:
+		d.add(n, displayPath(path), "write the value out in full", "YAML aliases are not allowed in partner.yaml")
+		return true
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := path
 			if n.Kind == yaml.SequenceNode {
 				p = path + "[" + strconv.Itoa(i) + "]"
 			}
-			d.scanSecrets(c, p)
+			alias = d.scanSecrets(c, p) || alias
 		}
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			d.scanSecrets(n.Content[i+1], join(path, n.Content[i].Value))
+			alias = d.scanSecrets(n.Content[i+1], join(path, n.Content[i].Value)) || alias
 		}
 	case yaml.ScalarNode:
 		for _, s := range secretShapes {
 			if s.re.MatchString(n.Value) {
 				d.add(n, displayPath(path), "remove it from partner.yaml, revoke it if it was committed, and keep secrets in the sops secrets file (uicctl secrets set)", "value looks like %s", s.kind)
-				return
+				return false
 			}
 		}
 	}
+	return alias
 }
