@@ -35,6 +35,7 @@ type CLI struct {
 	Validate validateCmd `cmd:"" help:"Check partner.yaml and secrets files offline."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of partner.yaml."`
 	Version  versionCmd  `cmd:"" help:"Print the uicctl version."`
+	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`
 }
 
 // App is what a command runs with.

@@ -1,0 +1,143 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// RevokeRefreshTokens revokes every refresh token of the account issued before now, as
+// "revoke sessions" in Entra does (the next refresh gets AADSTS50173).
+func (s *Sandbox) RevokeRefreshTokens(upn string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.Users[strings.ToLower(upn)]
+	if !ok {
+		return fmt.Errorf("unknown account %q", upn)
+	}
+	u.TokensValidFrom = s.now()
+	return nil
+}
+
+// SetMFA turns MFA on or off for an account. Sign-ins without MFA give tokens without the
+// mfa claim; while MFA is on, refresh tokens obtained without it get AADSTS50076.
+func (s *Sandbox) SetMFA(upn string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.Users[strings.ToLower(upn)]
+	if !ok {
+		return fmt.Errorf("unknown account %q", upn)
+	}
+	u.MFAOff = !on
+	return nil
+}
+
+// SetAppManagement registers or unregisters an app in Partner Center App management of a
+// partner tenant. Apps are registered unless removed.
+func (s *Sandbox) SetAppManagement(tenant, appID string, registered bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tenant(tenant)
+	if !ok {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	key := t.ID + "/" + strings.ToLower(appID)
+	if registered {
+		delete(s.st.AppMgmtRemoved, key)
+	} else {
+		s.st.AppMgmtRemoved[key] = true
+	}
+	return nil
+}
+
+func (s *Sandbox) appRegistered(tenantID, appID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.st.AppMgmtRemoved[tenantID+"/"+strings.ToLower(appID)]
+}
+
+// FlushRequestLog writes buffered request log lines to the file.
+func (s *Sandbox) FlushRequestLog() error {
+	if s.log == nil {
+		return nil
+	}
+	return s.log.flush()
+}
+
+// serveAdmin is the admin API under /_sandbox/ on the sandbox's own host. It has no
+// authentication: the sandbox listens on loopback only.
+func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	p := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sandbox/"), "/"), "/")
+	fail := func(status int, err error) {
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+	}
+	done := func(err error) {
+		if err != nil {
+			fail(http.StatusNotFound, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+	switch {
+	case r.Method == http.MethodGet && len(p) == 1 && p[0] == "world":
+		writeJSON(w, http.StatusOK, s.World())
+	case r.Method == http.MethodGet && len(p) == 1 && p[0] == "faults":
+		writeJSON(w, http.StatusOK, s.Faults())
+	case (r.Method == http.MethodPut || r.Method == http.MethodPatch) && len(p) == 1 && p[0] == "faults":
+		// PUT replaces all faults; PATCH changes only the keys present.
+		f := s.Faults()
+		if r.Method == http.MethodPut {
+			f = Faults{}
+		}
+		var patch map[string]json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&patch); err != nil {
+			fail(http.StatusBadRequest, fmt.Errorf("invalid JSON: %w", err))
+			return
+		}
+		cur, _ := json.Marshal(f)
+		var merged map[string]json.RawMessage
+		json.Unmarshal(cur, &merged)
+		for k, v := range patch {
+			merged[k] = v
+		}
+		b, _ := json.Marshal(merged)
+		var nf Faults
+		if err := json.Unmarshal(b, &nf); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		if err := s.SetFaults(nf); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	case r.Method == http.MethodPost && len(p) == 3 && p[0] == "accounts" && p[2] == "revoke":
+		done(s.RevokeRefreshTokens(p[1]))
+	case r.Method == http.MethodPatch && len(p) == 2 && p[0] == "accounts":
+		var body struct {
+			MFA *bool `json:"mfa"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.MFA == nil {
+			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"mfa": true|false}`))
+			return
+		}
+		done(s.SetMFA(p[1], *body.MFA))
+	case (r.Method == http.MethodPut || r.Method == http.MethodDelete) && len(p) == 4 && p[0] == "tenants" && p[2] == "appManagement":
+		done(s.SetAppManagement(p[1], p[3], r.Method == http.MethodPut))
+	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "requests" && p[1] == "flush":
+		done(s.FlushRequestLog())
+	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "state" && p[1] == "save":
+		if s.opts.StateFile == "" {
+			fail(http.StatusConflict, fmt.Errorf("the sandbox was started without --state"))
+			return
+		}
+		if err := s.saveState(s.opts.StateFile); err != nil {
+			fail(http.StatusInternalServerError, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		fail(http.StatusNotFound, fmt.Errorf("no admin endpoint %s %s", r.Method, r.URL.Path))
+	}
+}

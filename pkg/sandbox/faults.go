@@ -1,0 +1,284 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Faults are the failures the sandbox injects. Rates are probabilities in [0,1] drawn per
+// request. Latency, 429, 5xx and resets apply to the services named by Scope (all when
+// empty), never to the admin API.
+type Faults struct {
+	Latency        time.Duration // added before every request is served
+	Rate429        float64       // share of requests answered 429 Too Many Requests
+	RetryAfter     time.Duration // Retry-After of those 429s (fractional seconds allowed); 0 means 2s
+	Rate5xx        float64       // share answered 503 Service Unavailable
+	ResetRate      float64       // share whose connection is reset without an answer
+	ReplicationLag time.Duration // Graph objects are invisible for this long after they are created
+	ClockOffset    time.Duration // added to the sandbox clock: ages tokens, codes and secrets
+	Scope          []string      // services hit: login, graph, partnercenter, partnerapi, blob
+}
+
+var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob"}
+
+func (f Faults) validate() error {
+	var errs []error
+	for name, r := range map[string]float64{"429 rate": f.Rate429, "5xx rate": f.Rate5xx, "reset rate": f.ResetRate} {
+		if r < 0 || r > 1 {
+			errs = append(errs, fmt.Errorf("%s must be between 0 and 1", name))
+		}
+	}
+	for name, d := range map[string]time.Duration{"latency": f.Latency, "retry-after": f.RetryAfter, "replication lag": f.ReplicationLag} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", name))
+		}
+	}
+	for _, sc := range f.Scope {
+		if !contains(services, sc) {
+			errs = append(errs, fmt.Errorf("unknown fault scope %q (want one of %s)", sc, strings.Join(services, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// faultsJSON is the admin API and flag form: durations as Go duration strings.
+type faultsJSON struct {
+	Latency        string   `json:"latency"`
+	Rate429        float64  `json:"rate429"`
+	RetryAfter     string   `json:"retryAfter"`
+	Rate5xx        float64  `json:"rate5xx"`
+	ResetRate      float64  `json:"resetRate"`
+	ReplicationLag string   `json:"replicationLag"`
+	ClockOffset    string   `json:"clockOffset"`
+	Scope          []string `json:"scope"`
+}
+
+// MarshalJSON writes durations as strings ("1.5s") so the admin API reads like the flags.
+func (f Faults) MarshalJSON() ([]byte, error) {
+	return json.Marshal(faultsJSON{Latency: f.Latency.String(), Rate429: f.Rate429, RetryAfter: f.RetryAfter.String(),
+		Rate5xx: f.Rate5xx, ResetRate: f.ResetRate, ReplicationLag: f.ReplicationLag.String(),
+		ClockOffset: f.ClockOffset.String(), Scope: f.Scope})
+}
+
+// UnmarshalJSON reads the admin API form; absent keys are zero.
+func (f *Faults) UnmarshalJSON(b []byte) error {
+	var j faultsJSON
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	var errs []error
+	dur := func(name, s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, err := ParseDuration(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		return d
+	}
+	*f = Faults{Latency: dur("latency", j.Latency), Rate429: j.Rate429, RetryAfter: dur("retryAfter", j.RetryAfter),
+		Rate5xx: j.Rate5xx, ResetRate: j.ResetRate, ReplicationLag: dur("replicationLag", j.ReplicationLag),
+		ClockOffset: dur("clockOffset", j.ClockOffset), Scope: j.Scope}
+	return errors.Join(errs...)
+}
+
+// ParseDuration is time.ParseDuration that also accepts whole days ("91d"), the unit tokens
+// and secrets age in.
+func ParseDuration(s string) (time.Duration, error) {
+	neg := strings.HasPrefix(s, "-")
+	if d, ok := strings.CutSuffix(strings.TrimPrefix(s, "-"), "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		out := time.Duration(n) * 24 * time.Hour
+		if neg {
+			out = -out
+		}
+		return out, nil
+	}
+	return time.ParseDuration(s)
+}
+
+type faultInjector struct {
+	mu  sync.Mutex
+	f   Faults
+	rng *rand.Rand
+}
+
+func newFaultInjector(f Faults, seed int64) *faultInjector {
+	return &faultInjector{f: f, rng: rand.New(rand.NewPCG(uint64(seed), 0xfa017))}
+}
+
+func (fi *faultInjector) get() Faults {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	return fi.f
+}
+
+func (fi *faultInjector) set(f Faults) {
+	fi.mu.Lock()
+	fi.f = f
+	fi.mu.Unlock()
+}
+
+type faultKind int
+
+const (
+	noFault faultKind = iota
+	fault429
+	fault5xx
+	faultReset
+)
+
+// draw picks what happens to one request of service svc.
+func (fi *faultInjector) draw(svc string) (Faults, faultKind) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	f := fi.f
+	if svc == "admin" || (len(f.Scope) > 0 && !contains(f.Scope, svc)) {
+		return Faults{ClockOffset: f.ClockOffset}, noFault
+	}
+	if f.Rate429 == 0 && f.Rate5xx == 0 && f.ResetRate == 0 {
+		return f, noFault
+	}
+	x := fi.rng.Float64()
+	switch {
+	case x < f.ResetRate:
+		return f, faultReset
+	case x < f.ResetRate+f.Rate429:
+		return f, fault429
+	case x < f.ResetRate+f.Rate429+f.Rate5xx:
+		return f, fault5xx
+	}
+	return f, noFault
+}
+
+// serviceOf names the emulated service a path belongs to.
+func serviceOf(path string) string {
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch first {
+	case "graph", "partnercenter", "partnerapi", "blob":
+		return first
+	case "_sandbox":
+		return "admin"
+	}
+	return "login"
+}
+
+func (fi *faultInjector) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		svc := serviceOf(r.URL.Path)
+		f, kind := fi.draw(svc)
+		if f.Latency > 0 {
+			select {
+			case <-time.After(f.Latency):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		switch kind {
+		case faultReset:
+			resetConnection(w)
+		case fault429:
+			writeThrottled(w, svc, f.RetryAfter)
+		case fault5xx:
+			writeUnavailable(w, svc)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// resetConnection closes the TCP connection with SO_LINGER 0, so the client sees a reset
+// instead of an answer.
+func resetConnection(w http.ResponseWriter) {
+	if rw, ok := w.(*statusWriter); ok {
+		rw.status = 0 // the log shows status 0: no answer
+		w = rw.ResponseWriter
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := underlyingTCP(conn); ok {
+		tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+func underlyingTCP(c net.Conn) (*net.TCPConn, bool) {
+	type netConner interface{ NetConn() net.Conn }
+	for {
+		switch v := c.(type) {
+		case *net.TCPConn:
+			return v, true
+		case netConner:
+			c = v.NetConn()
+		default:
+			return nil, false
+		}
+	}
+}
+
+func writeThrottled(w http.ResponseWriter, svc string, retryAfter time.Duration) {
+	if retryAfter <= 0 {
+		retryAfter = 2 * time.Second
+	}
+	// Graph sends fractional seconds at times ("2.128"); keep what the fault asked for.
+	w.Header().Set("Retry-After", strconv.FormatFloat(retryAfter.Seconds(), 'f', -1, 64))
+	switch svc {
+	case "graph":
+		writeGraphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests from Identifier:sandbox under category:throttle.aad.ags.tenant. Please try again later.")
+	case "partnercenter", "partnerapi":
+		writePCError(w, http.StatusTooManyRequests, "429", "Rate limit is exceeded. Try again later.") // UNCONFIRMED: Partner Center's 429 text.
+	default:
+		// UNCONFIRMED: the body Entra sends with a 429.
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": "temporarily_unavailable", "error_description": "AADSTS90055: The server is temporarily unavailable, too many requests.", "error_codes": []int{90055}})
+	}
+}
+
+func writeUnavailable(w http.ResponseWriter, svc string) {
+	switch svc {
+	case "graph":
+		writeGraphError(w, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")
+	case "partnercenter", "partnerapi":
+		writePCError(w, http.StatusServiceUnavailable, "503", "The service is temporarily unavailable.")
+	default:
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "temporarily_unavailable", "error_description": "AADSTS90033: A transient error has occurred. Please try again.", "error_codes": []int{90033}})
+	}
+}
+
+func writeGraphError(w http.ResponseWriter, status int, code, msg string) {
+	now := time.Now().UTC().Format("2006-01-02T15:04:05")
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
+		"innerError": map[string]any{"date": now, "request-id": newGUID(), "client-request-id": newGUID()}}})
+}
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -1,0 +1,122 @@
+package sandbox
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// A World is what the sandbox generated: the operator app's home tenant and the partner
+// tenants with their accounts and customers. The same seed and size give the same world.
+// It is what --world FILE writes.
+type World struct {
+	Operator Operator `json:"operator"`
+	Tenants  []Tenant `json:"tenants"`
+}
+
+// Operator names the operator app and its home tenant. Its secret is only in the env file.
+type Operator struct {
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"`
+}
+
+// A Tenant is one partner tenant.
+type Tenant struct {
+	Name      string     `json:"name"`
+	TenantID  string     `json:"tenantId"`
+	Domain    string     `json:"domain"`
+	Accounts  []Account  `json:"accounts"`
+	Customers []Customer `json:"customers"`
+}
+
+// An Account is a user of a partner tenant who can sign in on the authorize page. The first
+// account of every tenant is the consent account (an Admin agent with MFA).
+type Account struct {
+	UPN      string `json:"upn"`
+	Password string `json:"password"`
+	// MFA reports whether the account has MFA; MFACode is the one code the sign-in page
+	// accepts for it (the sandbox has no authenticator app).
+	MFA      bool   `json:"mfa"`
+	MFACode  string `json:"mfaCode,omitempty"`
+	ObjectID string `json:"objectId"`
+}
+
+// A Customer is a CSP customer of a partner tenant.
+type Customer struct {
+	ID            string         `json:"id"` // the customer tenant ID, as Partner Center uses it
+	CompanyName   string         `json:"companyName"`
+	Domain        string         `json:"domain"`
+	Subscriptions []Subscription `json:"subscriptions"`
+}
+
+// A Subscription of a customer. Azure (legacy MS-AZR-0145P) subscriptions have usage.
+type Subscription struct {
+	ID           string `json:"id"`
+	OfferID      string `json:"offerId"`
+	OfferName    string `json:"offerName"`
+	FriendlyName string `json:"friendlyName"`
+	Quantity     int    `json:"quantity"`
+	Azure        bool   `json:"azure"`
+}
+
+var partnerNames = []string{"contoso", "fabrikam", "northwind", "tailspin", "wingtip", "adatum", "litware", "proseware", "woodgrove", "fourthcoffee"}
+
+var customerNames = []string{"Alpine Ski House", "Bellows College", "Coho Winery", "Datum Corporation", "Fincher Architects",
+	"Graphic Design Institute", "Humongous Insurance", "Lamna Healthcare", "Margie's Travel", "Nod Publishers",
+	"Relecloud", "School of Fine Art", "Trey Research", "VanArsdel", "Wide World Importers"}
+
+// generateWorld builds the world of n partner tenants with c customers each from seed.
+func generateWorld(seed int64, n, c int) World {
+	r := rand.New(rand.NewPCG(uint64(seed), 0x5a4db0c5))
+	w := World{Operator: Operator{TenantID: uuid(r), ClientID: uuid(r)}}
+	for i := range n {
+		name := partnerNames[i%len(partnerNames)]
+		if i >= len(partnerNames) {
+			name = fmt.Sprintf("%s%d", name, i/len(partnerNames)+1)
+		}
+		domain := name + ".onmicrosoft.com"
+		t := Tenant{Name: name, TenantID: uuid(r), Domain: domain}
+		for _, user := range []string{"svc-uic", "admin"} {
+			t.Accounts = append(t.Accounts, Account{
+				UPN:      user + "@" + domain,
+				Password: password(r),
+				MFA:      true,
+				MFACode:  fmt.Sprintf("%06d", r.IntN(1000000)),
+				ObjectID: uuid(r),
+			})
+		}
+		for j := range c {
+			cn := customerNames[(i+j)%len(customerNames)]
+			cd := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(cn)) + fmt.Sprintf("%d%d", i+1, j+1) + ".onmicrosoft.com"
+			cu := Customer{ID: uuid(r), CompanyName: cn, Domain: cd}
+			cu.Subscriptions = []Subscription{
+				{ID: uuid(r), OfferID: "MS-AZR-0145P", OfferName: "Microsoft Azure", FriendlyName: "Azure " + cn, Quantity: 1, Azure: true},
+				{ID: uuid(r), OfferID: "CFQ7TTC0LH18:0001", OfferName: "Microsoft 365 Business Basic", FriendlyName: "Microsoft 365 Business Basic", Quantity: 5 + r.IntN(50)},
+			}
+			t.Customers = append(t.Customers, cu)
+		}
+		w.Tenants = append(w.Tenants, t)
+	}
+	return w
+}
+
+// uuid returns a version 4 UUID drawn from r, so that worlds are reproducible.
+func uuid(r *rand.Rand) string {
+	var b [16]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func password(r *rand.Rand) string {
+	const letters = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	var b strings.Builder
+	b.WriteString("Sbx-")
+	for range 12 {
+		b.WriteByte(letters[r.IntN(len(letters))])
+	}
+	return b.String()
+}
