@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"crypto/rand"
 	"net/http"
 	"sync"
 	"time"
@@ -28,6 +29,10 @@ type Options struct {
 	// visible to reads/references (404 Request_ResourceNotFound, 400 "does not reference a
 	// valid application object").
 	ReplicationLag func() time.Duration
+	// UsageRows, when set, supplies the line items of a partner billing export for the
+	// partner tenant: billed exports pass the invoice id as period, unbilled ones "current"
+	// or "last". Nil generates deterministic rows per tenant.
+	UsageRows func(partnerTenantID string, billed bool, period string) []map[string]any
 }
 
 // Service is the Graph emulation. It is safe for concurrent use.
@@ -36,6 +41,8 @@ type Service struct {
 
 	mu      sync.RWMutex
 	tenants map[string]*tenant
+	apps    map[string]appLoc // appId -> where the application object lives
+	blobKey []byte            // signs export blob URLs (the SAS token)
 }
 
 // New returns an empty Graph emulation; AddTenant creates directories in it.
@@ -46,7 +53,11 @@ func New(opts Options) *Service {
 	if opts.ReplicationLag == nil {
 		opts.ReplicationLag = func() time.Duration { return 0 }
 	}
-	return &Service{opts: opts, tenants: map[string]*tenant{}}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return &Service{opts: opts, tenants: map[string]*tenant{}, apps: map[string]appLoc{}, blobKey: key}
 }
 
 // App is a read-only snapshot of an application for the sign-in emulation.
