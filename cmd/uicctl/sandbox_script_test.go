@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/useitcloud/uicctl/pkg/sandbox"
+)
+
+func init() {
+	scriptCmds["sandbox"] = cmdSandbox
+}
+
+// running holds each script's in-process sandbox.
+var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
+
+// cmdSandbox controls an in-process sandbox for the script:
+//
+//	sandbox start [--tenants N] [--seed N] [--env-file F] [--world F] [--request-log F] [--state F] [fault flags]
+//	sandbox stop            (also done at script end; writes the state file and request log)
+//	sandbox flush           (writes buffered request log lines)
+//	sandbox mfa UPN on|off  sandbox revoke UPN  sandbox appmgmt TENANT APPID on|off
+//
+// start sets UICCTL_CLOUD, SSL_CERT_FILE, SSL_CERT_DIR (an empty directory: only the sandbox
+// CA is trusted), CURL_CA_BUNDLE, UICCTL_SANDBOX_URL and AZURE_TENANT_ID, AZURE_CLIENT_ID,
+// AZURE_CLIENT_SECRET of the operator app in the script's environment.
+func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox")
+	}
+	if len(args) == 0 {
+		ts.Fatalf("usage: sandbox start|stop|flush|mfa|revoke|appmgmt ...")
+	}
+	get := func() *sandbox.Sandbox {
+		v, ok := running.Load(ts)
+		if !ok {
+			ts.Fatalf("no sandbox running: use sandbox start")
+		}
+		return v.(*sandbox.Sandbox)
+	}
+	onOff := func(s string) bool {
+		switch s {
+		case "on":
+			return true
+		case "off":
+			return false
+		}
+		ts.Fatalf("want on or off, got %q", s)
+		return false
+	}
+	switch args[0] {
+	case "start":
+		startScriptSandbox(ts, args[1:])
+	case "stop":
+		sb := get()
+		running.Delete(ts)
+		ts.Check(sb.Close())
+	case "flush":
+		ts.Check(get().FlushRequestLog())
+	case "mfa":
+		if len(args) != 3 {
+			ts.Fatalf("usage: sandbox mfa UPN on|off")
+		}
+		ts.Check(get().SetMFA(args[1], onOff(args[2])))
+	case "revoke":
+		if len(args) != 2 {
+			ts.Fatalf("usage: sandbox revoke UPN")
+		}
+		ts.Check(get().RevokeRefreshTokens(args[1]))
+	case "appmgmt":
+		if len(args) != 4 {
+			ts.Fatalf("usage: sandbox appmgmt TENANT APPID on|off")
+		}
+		ts.Check(get().SetAppManagement(args[1], args[2], onOff(args[3])))
+	default:
+		ts.Fatalf("unknown sandbox subcommand %q", args[0])
+	}
+}
+
+func startScriptSandbox(ts *testscript.TestScript, args []string) {
+	if _, ok := running.Load(ts); ok {
+		ts.Fatalf("a sandbox is already running")
+	}
+	fs := flag.NewFlagSet("sandbox start", flag.ContinueOnError)
+	fs.SetOutput(ts.Stderr())
+	var c sandboxCmd
+	fs.IntVar(&c.Tenants, "tenants", 1, "")
+	fs.IntVar(&c.Customers, "customers", 3, "")
+	fs.Int64Var(&c.Seed, "seed", 1, "")
+	fs.StringVar(&c.EnvFile, "env-file", "", "")
+	fs.StringVar(&c.World, "world", "", "")
+	fs.StringVar(&c.RequestLog, "request-log", "", "")
+	fs.StringVar(&c.State, "state", "", "")
+	fs.StringVar(&c.Latency, "latency", "", "")
+	fs.Float64Var(&c.Rate429, "rate-429", 0, "")
+	fs.StringVar(&c.RetryAfter, "retry-after", "", "")
+	fs.Float64Var(&c.Rate5xx, "rate-5xx", 0, "")
+	fs.Float64Var(&c.ResetRate, "reset-rate", 0, "")
+	fs.StringVar(&c.ReplicationLag, "replication-lag", "", "")
+	fs.StringVar(&c.ClockOffset, "clock-offset", "", "")
+	scope := fs.String("fault-scope", "", "comma-separated services")
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("sandbox start: %v", err)
+	}
+	if *scope != "" {
+		c.FaultScope = strings.Split(*scope, ",")
+	}
+	f, err := c.faults()
+	ts.Check(err)
+	abs := func(p string) string {
+		if p == "" {
+			return ""
+		}
+		return ts.MkAbs(p)
+	}
+	dir := ts.MkAbs(".sandbox")
+	sb, err := sandbox.Start(context.Background(), sandbox.Options{Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed,
+		StateFile: abs(c.State), RequestLog: abs(c.RequestLog), Dir: dir, Faults: f})
+	ts.Check(err)
+	running.Store(ts, sb)
+	ts.Defer(func() {
+		if _, ok := running.LoadAndDelete(ts); ok {
+			sb.Close()
+		}
+	})
+	if c.EnvFile != "" {
+		ts.Check(sb.WriteEnvFile(abs(c.EnvFile)))
+	}
+	if c.World != "" {
+		ts.Check(sb.WriteWorldFile(abs(c.World)))
+	}
+	emptyCerts := filepath.Join(dir, "no-certs")
+	ts.Check(os.MkdirAll(emptyCerts, 0o755))
+	tid, cid, secret := sb.Operator()
+	for k, v := range map[string]string{
+		"UICCTL_CLOUD": sb.CloudFile(), "SSL_CERT_FILE": sb.CAFile(), "SSL_CERT_DIR": emptyCerts, "CURL_CA_BUNDLE": sb.CAFile(),
+		"UICCTL_SANDBOX_URL": sb.URL(), "AZURE_TENANT_ID": tid, "AZURE_CLIENT_ID": cid, "AZURE_CLIENT_SECRET": secret,
+	} {
+		ts.Setenv(k, v)
+	}
+	fmt.Fprintf(ts.Stdout(), "sandbox listening on %s\n", sb.URL())
+}
