@@ -175,6 +175,8 @@ func validate(t *typeDef, v map[string]any, allowReadOnly bool) error {
 		}
 		pr, ok := t.props[name]
 		if !ok || pr.kind == kNav {
+			// UNCONFIRMED for directory resources: the OData reader's text, as other Graph
+			// workloads return it, with code BadRequest.
 			return &bodyError{"BadRequest", fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", name, t.name)}
 		}
 		if pr.readOnly && !allowReadOnly {
