@@ -1,0 +1,218 @@
+package sandbox
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func lastLogEntry(t *testing.T, e *env, path string) LogEntry {
+	t.Helper()
+	if r := e.do(t, "POST", "/_sandbox/requests/flush", nil, nil); r.status != 204 {
+		t.Fatalf("flush: %d %s", r.status, r.body)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var last LogEntry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var le LogEntry
+		if err := json.Unmarshal(sc.Bytes(), &le); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		if !strings.HasPrefix(le.Path, "/_sandbox/") {
+			last = le
+		}
+	}
+	return last
+}
+
+// TestFaultsShowInRequestLog is acceptance point 5: each fault is switched on through the
+// admin API and the request it hits shows in the request log.
+func TestFaultsShowInRequestLog(t *testing.T) {
+	type seen struct {
+		Path   string
+		Status int
+		Slow   bool
+	}
+	cases := map[string]struct {
+		reason string
+		admin  func(t *testing.T, e *env, ten Tenant, a samApp) // switches the fault on
+		call   func(t *testing.T, e *env, ten Tenant, a samApp) response
+		want   seen
+	}{
+		"Latency": {
+			reason: "latency delays the answer",
+			admin:  patchFaults(`{"latency":"120ms","scope":["graph"]}`),
+			call:   graphGet("/applications"),
+			want:   seen{"/graph/v1.0/applications", 200, true},
+		},
+		"429": {
+			reason: "throttling answers 429 with Retry-After",
+			admin:  patchFaults(`{"rate429":1,"retryAfter":"1.5s","scope":["graph"]}`),
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				r := graphGet("/applications")(t, e, ten, a)
+				if r.header.Get("Retry-After") != "1.5" || !strings.Contains(string(r.body), `"TooManyRequests"`) {
+					t.Errorf("429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
+				}
+				return r
+			},
+			want: seen{"/graph/v1.0/applications", 429, false},
+		},
+		"5xx": {
+			reason: "server errors answer 503",
+			admin:  patchFaults(`{"rate5xx":1,"scope":["partnercenter"]}`),
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				return e.do(t, "GET", "/partnercenter/v1/customers", nil, nil)
+			},
+			want: seen{"/partnercenter/v1/customers", 503, false},
+		},
+		"Reset": {
+			reason: "resets close the connection with no answer (status 0 in the log)",
+			admin:  patchFaults(`{"resetRate":1,"scope":["graph"]}`),
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				tok := e.appToken(t, ten.TenantID, "https://graph.microsoft.com")
+				req := e.sb.URL() + "/graph/v1.0/applications"
+				_, err := e.hc.Get(req + "?t=" + tok[:4])
+				if err == nil {
+					t.Errorf("request survived a reset")
+				}
+				return response{}
+			},
+			want: seen{"/graph/v1.0/applications", 0, false},
+		},
+		"ReplicationLag": {
+			reason: "a new app is not readable yet",
+			admin:  patchFaults(`{"replicationLag":"1h"}`),
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				tok := e.appToken(t, ten.TenantID, "https://graph.microsoft.com")
+				r := e.graphCall(t, tok, "POST", "/applications", map[string]any{"displayName": "lagging"})
+				if r.status != 201 {
+					t.Fatalf("create: %d %s", r.status, r.body)
+				}
+				return e.graphCall(t, tok, "GET", "/applications/"+r.json(t)["id"].(string), nil)
+			},
+			want: seen{"", 404, false},
+		},
+		"ClockOffset": {
+			reason: "moving the clock expires access tokens",
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				tok := e.appToken(t, ten.TenantID, "https://graph.microsoft.com")
+				patchFaults(`{"clockOffset":"2h"}`)(t, e, ten, a)
+				return e.graphCall(t, tok, "GET", "/applications", nil)
+			},
+			want: seen{"/graph/v1.0/applications", 401, false},
+		},
+		"RefreshRevoked": {
+			reason: "revoked refresh tokens are refused (AADSTS50173)",
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				rt := consent(t, e, a, ten.Accounts[0])["refresh_token"].(string)
+				patchFaults(`{"clockOffset":"1s"}`)(t, e, ten, a)
+				admin(t, e, "POST", "/_sandbox/accounts/"+ten.Accounts[0].UPN+"/revoke", "")
+				return e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", url.Values{"client_id": {a.appID}, "client_secret": {a.secret},
+					"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+			},
+			want: seen{"/TENANT/oauth2/v2.0/token", 400, false},
+		},
+		"MFAOff": {
+			reason: "an account with MFA off yields tokens Partner Center refuses (900421)",
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				acct := ten.Accounts[0]
+				admin(t, e, "PATCH", "/_sandbox/accounts/"+acct.UPN, `{"mfa":false}`)
+				loc := location(t, e.signIn(t, ten.TenantID, authQuery(a, "v"), acct.UPN, acct.Password, ""))
+				r := e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", url.Values{"client_id": {a.appID}, "client_secret": {a.secret},
+					"grant_type": {"authorization_code"}, "code": {loc.Get("code")}, "redirect_uri": {redirect}, "code_verifier": {"v"}})
+				return e.do(t, "GET", "/partnercenter/v1/customers", map[string]string{"Authorization": "Bearer " + r.json(t)["access_token"].(string)}, nil)
+			},
+			want: seen{"/partnercenter/v1/customers", 401, false},
+		},
+		"AppManagementRemoved": {
+			reason: "an app removed from App management gets no app-only access",
+			call: func(t *testing.T, e *env, ten Tenant, a samApp) response {
+				admin(t, e, "DELETE", "/_sandbox/tenants/"+ten.TenantID+"/appManagement/"+a.appID, "")
+				r := e.postForm(t, "/"+ten.TenantID+"/oauth2/token", url.Values{"resource": {"https://api.partnercenter.microsoft.com"},
+					"client_id": {a.appID}, "client_secret": {a.secret}, "grant_type": {"client_credentials"}})
+				return e.do(t, "GET", "/partnercenter/v1/customers", map[string]string{"Authorization": "Bearer " + r.json(t)["access_token"].(string)}, nil)
+			},
+			want: seen{"/partnercenter/v1/customers", 403, false},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			logPath := filepath.Join(t.TempDir(), "requests.jsonl")
+			e := start(t, Options{Tenants: 1, RequestLog: logPath})
+			ten := e.sb.World().Tenants[0]
+			a := e.setupSAM(t, ten.TenantID, map[string]string{pcAppID: "user_impersonation"})
+			if tc.admin != nil {
+				tc.admin(t, e, ten, a)
+			}
+			tc.call(t, e, ten, a)
+			le := lastLogEntry(t, e, logPath)
+			want := tc.want
+			want.Path = strings.Replace(want.Path, "TENANT", ten.TenantID, 1)
+			got := seen{Path: le.Path, Status: le.Status, Slow: le.MS >= 100}
+			if want.Path == "" {
+				got.Path = ""
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s\nlog entry %+v: -want, +got:\n%s", tc.reason, le, diff)
+			}
+			if le.Tenant == "" && want.Status != 0 && !strings.HasPrefix(want.Path, "/partnercenter") {
+				t.Errorf("log entry has no tenant: %+v", le)
+			}
+		})
+	}
+}
+
+func admin(t *testing.T, e *env, method, path, body string) response {
+	t.Helper()
+	r := e.do(t, method, path, map[string]string{"Content-Type": "application/json"}, strings.NewReader(body))
+	if r.status >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, r.status, r.body)
+	}
+	return r
+}
+
+func patchFaults(body string) func(t *testing.T, e *env, ten Tenant, a samApp) {
+	return func(t *testing.T, e *env, ten Tenant, a samApp) {
+		admin(t, e, "PATCH", "/_sandbox/faults", body)
+	}
+}
+
+func graphGet(path string) func(t *testing.T, e *env, ten Tenant, a samApp) response {
+	return func(t *testing.T, e *env, ten Tenant, a samApp) response {
+		return e.graphCall(t, e.appToken(t, ten.TenantID, "https://graph.microsoft.com"), "GET", path, nil)
+	}
+}
+
+func TestAdminFaults(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	r := admin(t, e, "PUT", "/_sandbox/faults", `{"latency":"1s","rate429":0.5,"clockOffset":"91d","scope":["graph","login"]}`)
+	var got Faults
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(e.sb.Faults(), got); diff != "" {
+		t.Errorf("PUT answer vs Faults(): -want, +got:\n%s", diff)
+	}
+	if got.ClockOffset.Hours() != 91*24 || got.Rate429 != 0.5 {
+		t.Errorf("faults %+v", got)
+	}
+	for _, body := range []string{`{"rate429":2}`, `{"latency":"soon"}`, `{"nope":1}`, `{"scope":["moon"]}`} {
+		if r := e.do(t, "PATCH", "/_sandbox/faults", nil, strings.NewReader(body)); r.status != 400 {
+			t.Errorf("PATCH %s: %d %s", body, r.status, r.body)
+		}
+	}
+	if r := e.do(t, "POST", "/_sandbox/accounts/nobody@example.com/revoke", nil, nil); r.status != 404 {
+		t.Errorf("revoke unknown: %d", r.status)
+	}
+}
