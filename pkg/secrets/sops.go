@@ -43,10 +43,27 @@ const (
 	codeCouldNotRetrieveKey = 128
 )
 
+// emptyMeansUnset are the sops variables that name a file or a command. sops treats a set
+// but empty one as a file named "" or, for the commands, panics (sops 3.13.3,
+// age/keysource.go getOutputFromCmd); CI systems and test harnesses often blank variables
+// instead of unsetting them, and a blank variable means "not set" to a user.
+var emptyMeansUnset = []string{
+	"SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+}
+
+func unsetBlankSopsVars() {
+	for _, k := range emptyMeansUnset {
+		if v, ok := os.LookupEnv(k); ok && strings.TrimSpace(v) == "" {
+			os.Unsetenv(k)
+		}
+	}
+}
+
 // keyServices builds the key services the sops CLI would use in this environment: the local
 // one unless SOPS_ENABLE_LOCAL_KEYSERVICE is false, plus every SOPS_KEYSERVICE address.
 // The order of master key types comes from SOPS_DECRYPTION_ORDER, like the CLI.
 func keyServices() (svcs []keyservice.KeyServiceClient, order []string, closeAll func(), err error) {
+	unsetBlankSopsVars()
 	var conns []*grpc.ClientConn
 	closeAll = func() {
 		for _, c := range conns {
@@ -263,8 +280,9 @@ var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 // decrypt decrypts the tree in place with the CLI's DecryptTree (MAC checked) and returns
 // the data key and the cipher, whose IV stash lets unchanged values keep their ciphertext
 // when the tree is encrypted again.
-func (d *doc) decrypt() ([]byte, aes.Cipher, error) {
+func (d *doc) decrypt() (_ []byte, _ aes.Cipher, err error) {
 	cipher := aes.NewCipher()
+	defer recoverSops(d.path, &err)
 	svcs, order, closeAll, err := keyServices()
 	defer closeAll()
 	if err != nil {
@@ -297,6 +315,14 @@ func (d *doc) decrypt() ([]byte, aes.Cipher, error) {
 		return nil, cipher, &IntegrityError{Path: d.path}
 	}
 	return nil, cipher, fmt.Errorf("cannot decrypt secrets file %q (sops exit code %d)", d.path, code)
+}
+
+// recoverSops turns a panic inside sops (a key source fed unexpected input) into an error,
+// so one tenant's odd environment does not take the whole fleet run down.
+func recoverSops(path string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("cannot use the keys for secrets file %q: sops failed unexpectedly (%v)", path, r)
+	}
 }
 
 // lookedIn names where the sops key sources of this file's key types look for keys. It
@@ -356,7 +382,8 @@ func (d *doc) encrypt(key []byte, cipher aes.Cipher) ([]byte, error) {
 }
 
 // newDoc encrypts b into a new file for real, following the creation rule that applies.
-func newDoc(path, real string, b sops.TreeBranch) ([]byte, error) {
+func newDoc(path, real string, b sops.TreeBranch) (_ []byte, err error) {
+	defer recoverSops(path, &err)
 	confPath, err := findConfig(real)
 	if err != nil || confPath == "" {
 		return nil, &NoCreationRuleError{Path: path}
