@@ -21,7 +21,13 @@ var appList = listSpec{typ: "application", resource: "Application", context: "ap
 // ownedByOnly reports whether the caller can reach only the applications it owns
 // (app-only token whose sole application permission is Application.ReadWrite.OwnedBy).
 func (c *ctx) ownedByOnly() bool {
-	return c.appOnly() && !c.has("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+	if c.ownedOnly == 0 {
+		c.ownedOnly = -1
+		if c.appOnly() && !c.has("Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All") {
+			c.ownedOnly = 1
+		}
+	}
+	return c.ownedOnly == 1
 }
 
 func (c *ctx) canSee(e *entity) bool {
@@ -30,9 +36,17 @@ func (c *ctx) canSee(e *entity) bool {
 
 // findApp resolves an application by key in the caller's tenant.
 func (c *ctx) findApp(t *tenant, key, value string) *entity {
-	if key == "id" {
+	switch key {
+	case "id":
 		if e := t.Apps[value]; e != nil && c.canSee(e) {
 			return e
+		}
+		return nil
+	case "appId":
+		if loc, ok := c.s.apps[strings.ToLower(value)]; ok && loc.tenant == t.ID {
+			if e := t.Apps[loc.objectID]; e != nil && c.canSee(e) {
+				return e
+			}
 		}
 		return nil
 	}
@@ -345,6 +359,9 @@ func (c *ctx) checkApp(t *tenant, e *entity) bool {
 	id := e.str("id")
 	uniq, _ := p["uniqueName"].(string)
 	uris, _ := p["identifierUris"].([]any)
+	if uniq == "" && len(uris) == 0 {
+		return true
+	}
 	for _, other := range t.Apps {
 		if other.str("id") == id {
 			continue

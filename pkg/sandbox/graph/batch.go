@@ -175,7 +175,7 @@ func (c *ctx) runItem(it batchItem) batchResponse {
 	r.TLS = c.r.TLS
 	rec := &recorder{h: http.Header{}}
 	ic := &ctx{s: c.s, w: rec, r: r, p: c.p, now: c.now, base: c.base, root: c.root, reqID: c.reqID,
-		clientReqID: c.clientReqID, inBatch: true}
+		clientReqID: c.clientReqID, inBatch: true, lag: c.lag}
 	ic.route()
 	resp := batchResponse{ID: it.ID, Status: rec.status, Headers: map[string]string{}}
 	if resp.Status == 0 {

@@ -128,13 +128,13 @@ func (c *ctx) parseSelect(typ, val string, out *[]string) bool {
 
 // list writes one page of items (already visible to the caller) as a collection.
 func (c *ctx) list(items []object, spec listSpec, q *query) {
-	sort.Slice(items, func(i, j int) bool { return idOf(items[i]) < idOf(items[j]) })
 	matched := items[:0:0]
 	for _, it := range items {
 		if q.filter == nil || q.filter.eval(it) {
 			matched = append(matched, it)
 		}
 	}
+	sort.Slice(matched, func(i, j int) bool { return idOf(matched[i]) < idOf(matched[j]) })
 	start := 0
 	if q.after != "" {
 		start = sort.Search(len(matched), func(i int) bool { return idOf(matched[i]) > q.after })

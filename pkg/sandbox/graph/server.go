@@ -31,6 +31,8 @@ type ctx struct {
 	clientReqID string
 	segs        []string // path segments after /v1.0, unescaped one by one
 	inBatch     bool
+	lag         time.Duration // replication lag in force for this request
+	ownedOnly   int8          // 0 unknown, 1 yes, -1 no: see ownedByOnly
 }
 
 // ServeHTTP serves Graph; paths start with /v1.0/.
@@ -74,7 +76,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) newCtx(w http.ResponseWriter, r *http.Request) *ctx {
-	c := &ctx{s: s, w: w, r: r, now: s.opts.Now().UTC(), reqID: newGUID()}
+	c := &ctx{s: s, w: w, r: r, now: s.opts.Now().UTC(), reqID: newGUID(), lag: s.opts.ReplicationLag()}
 	c.clientReqID = r.Header.Get("client-request-id")
 	if c.clientReqID == "" {
 		c.clientReqID = c.reqID
@@ -292,8 +294,7 @@ func (c *ctx) has(perms ...string) bool {
 // visible reports whether e has replicated: with replication lag switched on, objects
 // created less than the lag ago are not yet seen by reads and references.
 func (c *ctx) visible(e *entity) bool {
-	lag := c.s.opts.ReplicationLag()
-	return lag <= 0 || e.Created.IsZero() || c.now.Sub(e.Created) >= lag
+	return c.lag <= 0 || e.Created.IsZero() || c.now.Sub(e.Created) >= c.lag
 }
 
 // route dispatches on the path after /v1.0.
