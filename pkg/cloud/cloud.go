@@ -54,14 +54,14 @@ var USGov = Cloud{
 	Name:  "usgov",
 	Login: "https://login.microsoftonline.us/",
 	Graph: "https://graph.microsoft.us/v1.0",
-	// UNCONFIRMED: Partner Center for US Government is documented as its own instance;
-	// the API host below follows the .us naming and has not been checked against a tenant.
-	PartnerCenter: "https://api.partnercenter.microsoft.us/v1",
-	// UNCONFIRMED: no Partner API (price sheet) host is documented for US Government.
-	PartnerAPI:            "https://api.partner.microsoft.us",
+	// Partner Center PowerShell's USGovernment environment pairs the .us authority with the
+	// global Partner Center endpoint (EnvironmentConstants.PartnerCenterEndpoint).
+	PartnerCenter: "https://api.partnercenter.microsoft.com/v1",
+	// UNCONFIRMED: the Partner API (price sheet) is documented for the global cloud only.
+	PartnerAPI:            "https://api.partner.microsoft.com",
 	GraphAudience:         "https://graph.microsoft.us",
-	PartnerCenterAudience: "https://api.partnercenter.microsoft.us",
-	PartnerAPIAudience:    "https://api.partner.microsoft.us",
+	PartnerCenterAudience: PublicPartnerCenterAudience,
+	PartnerAPIAudience:    PublicPartnerAPIAudience,
 }
 
 // China is the cloud operated by 21Vianet.
@@ -69,14 +69,14 @@ var China = Cloud{
 	Name:  "china",
 	Login: "https://login.chinacloudapi.cn/",
 	Graph: "https://microsoftgraph.chinacloudapi.cn/v1.0",
-	// UNCONFIRMED: the Partner Center host for 21Vianet is taken from the Partner Center
-	// PowerShell environment list, not from a live call.
+	// Partner Center PowerShell's EnvironmentConstants.ChinaPartnerCenterEndpoint.
 	PartnerCenter: "https://partner.partnercenterapi.microsoftonline.cn/v1",
-	// UNCONFIRMED: no Partner API (price sheet) host is documented for 21Vianet.
-	PartnerAPI:            "https://api.partner.microsoftonline.cn",
+	// UNCONFIRMED: no Partner API (price sheet) host is documented for 21Vianet; the
+	// global host is kept so that the set is complete.
+	PartnerAPI:            "https://api.partner.microsoft.com",
 	GraphAudience:         "https://microsoftgraph.chinacloudapi.cn",
 	PartnerCenterAudience: "https://partner.partnercenterapi.microsoftonline.cn",
-	PartnerAPIAudience:    "https://api.partner.microsoftonline.cn",
+	PartnerAPIAudience:    PublicPartnerAPIAudience,
 }
 
 var named = map[string]Cloud{Public.Name: Public, USGov.Name: USGov, China.Name: China}
