@@ -1,12 +1,16 @@
 package entra
 
 import (
+	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,9 +27,12 @@ import (
 	ktext "github.com/microsoft/kiota-serialization-text-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
+	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithuniquename"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/partners/billing"
 	"github.com/microsoftgraph/msgraph-sdk-go/oauth2permissiongrants"
+	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 
 	"github.com/useitcloud/uicctl/pkg/sandbox"
@@ -39,66 +46,8 @@ import (
 func TestSandboxGraphSDK(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Tenants: 1, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-
-	pem, err := os.ReadFile(sb.CAFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		t.Fatal("no certificate in the sandbox CA file")
-	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
-	// Sign in to a partner tenant of the world, where the operator app has its service
-	// principal and Graph app roles.
-	_, clientID, secret := sb.Operator()
-	tenantID := sb.World().Tenants[0].TenantID
-	cc := sb.Cloud()
-	cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions: azcore.ClientOptions{
-			Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: cc.Login},
-			Transport: hc,
-			Retry:     policy.RetryOptions{MaxRetries: -1},
-		},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
-	if err != nil {
-		t.Fatalf("azidentity against the sandbox: %v", err)
-	}
-	if tok.Token == "" || time.Until(tok.ExpiresOn) < time.Minute {
-		t.Fatalf("token expiring at %v", tok.ExpiresOn)
-	}
-
-	// The Graph adapter as uicctl builds it: subpackages only, default middleware (retry,
-	// gzip compression of bodies, headers inspection) over the CA-trusting transport.
-	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred,
-		[]string{"https://graph.microsoft.com/.default"}, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return kjson.NewJsonSerializationWriterFactory() })
-	abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return ktext.NewTextSerializationWriterFactory() })
-	abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return kjson.NewJsonParseNodeFactory() })
-	abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return ktext.NewTextParseNodeFactory() })
-	mw := msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{})
-	ghc := &http.Client{Timeout: 30 * time.Second, Transport: khttp.NewCustomTransportWithParentTransport(tr, mw...)}
-	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		auth, msgraphcore.GraphClientOptions{}, nil, nil, ghc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adapter.SetBaseUrl(cc.Graph)
+	env := startSDK(ctx, t)
+	sb, adapter := env.sb, env.adapter
 	apps := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, adapter)
 	sps := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, adapter)
 	grants := oauth2permissiongrants.NewOauth2PermissionGrantsRequestBuilderInternal(map[string]string{}, adapter)
@@ -206,6 +155,79 @@ func TestSandboxGraphSDK(t *testing.T) {
 	}
 }
 
+// sdkEnv is a running sandbox and a Graph request adapter signed in to a partner tenant of
+// its world as the operator app.
+type sdkEnv struct {
+	sb      *sandbox.Sandbox
+	adapter *msgraphcore.GraphRequestAdapterBase
+	hc      *http.Client // trusts the sandbox CA, for blob downloads
+}
+
+func startSDK(ctx context.Context, t *testing.T) sdkEnv {
+	t.Helper()
+	sb, err := sandbox.Start(ctx, sandbox.Options{Tenants: 1, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+
+	pem, err := os.ReadFile(sb.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatal("no certificate in the sandbox CA file")
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	// Sign in to a partner tenant of the world, where the operator app has its service
+	// principal and Graph app roles.
+	_, clientID, secret := sb.Operator()
+	tenantID := sb.World().Tenants[0].TenantID
+	cc := sb.Cloud()
+	cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     azcloud.Configuration{ActiveDirectoryAuthorityHost: cc.Login},
+			Transport: hc,
+			Retry:     policy.RetryOptions{MaxRetries: -1},
+		},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatalf("azidentity against the sandbox: %v", err)
+	}
+	if tok.Token == "" || time.Until(tok.ExpiresOn) < time.Minute {
+		t.Fatalf("token expiring at %v", tok.ExpiresOn)
+	}
+
+	// The Graph adapter as uicctl builds it: subpackages only, default middleware (retry,
+	// gzip compression of bodies, headers inspection) over the CA-trusting transport.
+	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred,
+		[]string{"https://graph.microsoft.com/.default"}, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return kjson.NewJsonSerializationWriterFactory() })
+	abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return ktext.NewTextSerializationWriterFactory() })
+	abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return kjson.NewJsonParseNodeFactory() })
+	abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return ktext.NewTextParseNodeFactory() })
+	mw := msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{})
+	ghc := &http.Client{Timeout: 30 * time.Second, Transport: khttp.NewCustomTransportWithParentTransport(tr, mw...)}
+	adapter, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		auth, msgraphcore.GraphClientOptions{}, nil, nil, ghc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapter.SetBaseUrl(cc.Graph)
+	return sdkEnv{sb: sb, adapter: adapter, hc: hc}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func uuidPtr(t *testing.T, s string) *uuid.UUID {
@@ -234,4 +256,156 @@ func describe(err error) string {
 		return err.Error() + ": " + deref(oe.GetErrorEscaped().GetCode()) + ": " + deref(oe.GetErrorEscaped().GetMessage())
 	}
 	return err.Error()
+}
+
+// TestSandboxGraphSDKBatchUpsertExport drives the rest of what uicctl sends through the
+// SDK: an upsert by uniqueName, a $batch with a failing item, and the partner billing
+// export from its 202 to the blobs.
+func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	env := startSDK(ctx, t)
+	adapter := env.adapter
+
+	// Upsert: 201 with the object, then 204 and nil.
+	name := "uicctl-partner-center"
+	up := applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(map[string]string{}, adapter, &name)
+	h := abs.NewRequestHeaders()
+	h.Add("Prefer", "create-if-missing")
+	app := models.NewApplication()
+	app.SetDisplayName(ptr("uicctl"))
+	cfg := &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderPatchRequestConfiguration{Headers: h}
+	created, err := up.Patch(ctx, app, cfg)
+	if err != nil || created == nil || deref(created.GetUniqueName()) != name {
+		t.Fatalf("first upsert: %v, %v", created, describe(err))
+	}
+	again, err := up.Patch(ctx, app, cfg)
+	if err != nil || again != nil {
+		t.Fatalf("second upsert: %v, %v", again, describe(err))
+	}
+	missing := "missing"
+	_, err = applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(map[string]string{}, adapter, &missing).
+		Patch(ctx, app, nil)
+	var oe *odataerrors.ODataError
+	if !errors.As(err, &oe) || oe.ResponseStatusCode != http.StatusNotFound {
+		t.Errorf("upsert without Prefer: %v", describe(err))
+	}
+
+	// $batch: three GETs, one of them a 404, parsed by the SDK's batch support.
+	msgraphcore.RegisterError(msgraphcore.BatchRequestErrorRegistryKey, abs.ErrorMappings{
+		"4XX": odataerrors.CreateODataErrorFromDiscriminatorValue, "5XX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	filter := "uniqueName eq '" + name + "'"
+	ri1, err := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, adapter).ToGetRequestInformation(ctx,
+		&applications.ApplicationsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ApplicationsRequestBuilderGetQueryParameters{Filter: &filter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri2, err := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, adapter).ToGetRequestInformation(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ri3, err := applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(map[string]string{}, adapter, &missing).
+		ToGetRequestInformation(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := msgraphcore.NewBatchRequest(adapter)
+	var ids []string
+	for _, ri := range []*abs.RequestInformation{ri1, ri2, ri3} {
+		item, err := batch.AddBatchRequestStep(*ri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, *item.GetId())
+	}
+	res, err := batch.Send(ctx, adapter)
+	if err != nil {
+		t.Fatalf("batch: %v", describe(err))
+	}
+	codes := res.GetStatusCodes()
+	if codes[ids[0]] != 200 || codes[ids[1]] != 200 || codes[ids[2]] != 404 {
+		t.Errorf("batch statuses %v", codes)
+	}
+	apps, err := msgraphcore.GetBatchResponseById[models.ApplicationCollectionResponseable](res, ids[0],
+		models.CreateApplicationCollectionResponseFromDiscriminatorValue)
+	if err != nil || len(apps.GetValue()) != 1 {
+		t.Errorf("batch item 1: %v", describe(err))
+	}
+	_, err = msgraphcore.GetBatchResponseById[models.Applicationable](res, ids[2], models.CreateApplicationFromDiscriminatorValue)
+	if !errors.As(err, &oe) || deref(oe.GetErrorEscaped().GetCode()) != "Request_ResourceNotFound" {
+		t.Errorf("batch item 3: %v", describe(err))
+	}
+
+	// Partner billing export: 202 + Location, operations, manifest, blobs.
+	rep := reports.NewReportsRequestBuilderInternal(map[string]string{}, adapter)
+	body := reports.NewPartnersBillingUsageUnbilledMicrosoftGraphPartnersBillingExportExportPostRequestBody()
+	period, full := billing.CURRENT_BILLINGPERIOD, billing.FULL_ATTRIBUTESET
+	body.SetBillingPeriod(&period)
+	body.SetAttributeSet(&full)
+	body.SetCurrencyCode(ptr("USD"))
+	hi := khttp.NewHeadersInspectionOptions()
+	hi.InspectResponseHeaders = true
+	op, err := rep.Partners().Billing().Usage().Unbilled().MicrosoftGraphPartnersBillingExport().Post(ctx, body,
+		&reports.PartnersBillingUsageUnbilledMicrosoftGraphPartnersBillingExportRequestBuilderPostRequestConfiguration{
+			Options: []abs.RequestOption{hi}})
+	if err != nil || op != nil {
+		t.Fatalf("export: %v, %v", op, describe(err))
+	}
+	loc := hi.GetResponseHeaders().Get("Location")
+	if len(loc) != 1 {
+		t.Fatalf("export Location: %v", loc)
+	}
+	opID := loc[0][strings.LastIndex(loc[0], "/")+1:]
+	var manifestID string
+	for polls := 0; manifestID == ""; polls++ {
+		if polls > 3 {
+			t.Fatal("export never finished")
+		}
+		got, err := rep.Partners().Billing().Operations().ByOperationId(opID).Get(ctx, nil)
+		if err != nil {
+			t.Fatalf("operation: %v", describe(err))
+		}
+		// RunningOperationable adds nothing to Operationable, so every operation satisfies it:
+		// look for the richer types first.
+		switch o := got.(type) {
+		case billing.ExportSuccessOperationable:
+			link, _ := o.GetAdditionalData()["resourceLocation@odata.navigationLink"].(*string)
+			if link == nil {
+				t.Fatalf("succeeded operation without a manifest link: %v", o.GetAdditionalData())
+			}
+			manifestID = (*link)[strings.LastIndex(*link, "/")+1:]
+		case billing.FailedOperationable:
+			t.Fatalf("export failed: %v", o.GetError())
+		default:
+			if st := got.GetStatus(); st == nil || *st != models.RUNNING_LONGRUNNINGOPERATIONSTATUS {
+				t.Fatalf("operation of type %T, status %v", got, st)
+			}
+		}
+	}
+	m, err := rep.Partners().Billing().Manifests().ByManifestId(manifestID).Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("manifest: %v", describe(err))
+	}
+	if int(*m.GetBlobCount()) != len(m.GetBlobs()) || len(m.GetBlobs()) == 0 {
+		t.Fatalf("manifest with %d blobs, blobCount %d", len(m.GetBlobs()), *m.GetBlobCount())
+	}
+	blobURL := deref(m.GetRootDirectory()) + "/" + deref(m.GetBlobs()[0].GetName()) + "?" + deref(m.GetSasToken())
+	resp, err := env.hc.Get(blobURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatalf("blob %d is not gzip: %v", resp.StatusCode, err)
+	}
+	first, err := bufio.NewReader(zr).ReadBytes('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row map[string]any
+	if err := json.Unmarshal(first, &row); err != nil || row["partnerId"] == nil {
+		t.Errorf("first line of the blob: %s (%v)", first, err)
+	}
 }
