@@ -19,7 +19,11 @@ type testEnv struct {
 	keyFile string
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t *testing.T) *testEnv { return newEnv(t) }
+
+func newBenchEnv(b *testing.B) *testEnv { return newEnv(b) }
+
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	root := t.TempDir()
 	home := filepath.Join(root, "home")
@@ -59,7 +63,7 @@ func (e *testEnv) path(tenant string) string {
 	return filepath.Join(e.dir, "tenants", tenant, "secrets.sops.yaml")
 }
 
-func writeFile(t *testing.T, path, content string) {
+func writeFile(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)

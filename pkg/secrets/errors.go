@@ -152,11 +152,13 @@ func (e *NoCreationRuleError) Hint() string {
 	return "add a creation rule whose path_regex matches this file to .sops.yaml (`uicctl init` writes one); see docs/secrets.md"
 }
 
-// LockError: another process held the file's lock for longer than we waited.
+// LockError: the lock file cannot be created, or another process held the lock for longer
+// than we waited.
 type LockError struct {
-	Path string
-	Lock string
-	Err  error
+	Path    string
+	Lock    string
+	Err     error
+	Timeout bool
 }
 
 func (e *LockError) Error() string {
@@ -167,5 +169,8 @@ func (e *LockError) Unwrap() error { return e.Err }
 
 // Hint implements the CLI's hint protocol.
 func (e *LockError) Hint() string {
+	if !e.Timeout {
+		return "uicctl writes a lock file next to the secrets file; the folder must be writable"
+	}
 	return fmt.Sprintf("another uicctl process is updating it; wait for it to finish (the lock is %s and is released when that process exits)", e.Lock)
 }

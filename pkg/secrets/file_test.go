@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,7 @@ func TestCreateReadUpdate(t *testing.T) {
 	// tree), must survive our updates.
 	addForeign(t, p)
 	metaBefore := sopsMeta(t, p)
+	csLine := regexp.MustCompile(`(?m)^\s+value: ENC.*$`).FindString(readFile(t, p)) // clientSecret's, first
 
 	changed, err := Update(ctx, p, func(f *File) error {
 		f.RefreshToken.Value = NewValue("rt2-" + planted)
@@ -102,6 +104,9 @@ func TestCreateReadUpdate(t *testing.T) {
 		t.Errorf("recipients or data key changed by Update (-before +after):\n%s", diff)
 	}
 	after := readFile(t, p)
+	if !strings.Contains(after, csLine) {
+		t.Error("the unchanged clientSecret.value got a new ciphertext: git diffs would show it as changed")
+	}
 	for _, s := range []string{"# rotated by hand", "ticket: OPS-42"} {
 		if !strings.Contains(after, s) {
 			t.Errorf("%q lost by Update:\n%s", s, after)
@@ -283,5 +288,27 @@ func TestCreationRules(t *testing.T) {
 				t.Errorf("%s: file created anyway", tc.reason)
 			}
 		})
+	}
+}
+
+func TestUpdateWaitsForTheLock(t *testing.T) {
+	env := newTestEnv(t)
+	p := env.path("contoso")
+	mustCreate(t, p)
+	real, _ := resolve(p)
+	unlock, err := lock(context.Background(), p, real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = Update(ctx, p, func(f *File) error { f.ClientID = ""; return nil })
+	var le *LockError
+	if !errors.As(err, &le) || !le.Timeout || !strings.Contains(le.Hint(), "another uicctl process") {
+		t.Fatalf("err = %v, want a LockError timeout", err)
+	}
+	unlock()
+	if changed, err := Update(context.Background(), p, func(f *File) error { f.ClientID = ""; return nil }); err != nil || !changed {
+		t.Fatalf("after unlock: changed=%v err=%v", changed, err)
 	}
 }

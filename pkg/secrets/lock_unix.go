@@ -45,7 +45,7 @@ func lock(ctx context.Context, path, real string) (unlock func(), err error) {
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, &LockError{Path: path, Lock: lp, Err: fmt.Errorf("still locked after waiting: %w", ctx.Err())}
+			return nil, &LockError{Path: path, Lock: lp, Err: fmt.Errorf("still locked after waiting: %w", ctx.Err()), Timeout: true}
 		case <-time.After(wait):
 		}
 		if wait < 50*time.Millisecond {

@@ -155,11 +155,6 @@ func parse(path, real string, raw []byte) (*doc, error) {
 	if n.Kind != yaml.DocumentNode || len(n.Content) != 1 || n.Content[0].Kind != yaml.MappingNode {
 		return nil, &MalformedError{Path: path, Line: n.Line, Reason: "the document is not a mapping of keys to values"}
 	}
-	// Duplicate keys are legal for yaml.Node but not for sops (nor for us).
-	if err := yaml.Unmarshal(raw, &map[string]any{}); err != nil {
-		line, reason := yamlErrorLine(err)
-		return nil, &MalformedError{Path: path, Line: line, Reason: reason}
-	}
 	root := n.Content[0]
 	var meta *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -173,9 +168,17 @@ func parse(path, real string, raw []byte) (*doc, error) {
 	if meta.Kind != yaml.MappingNode {
 		return nil, &MalformedError{Path: path, Line: meta.Line, Column: meta.Column, KeyPath: "sops", Reason: "the sops metadata is not a mapping"}
 	}
-	store := sopsyaml.NewStore(&config.YAMLStoreConfig{Indent: indentFor(real)})
+	// Loading does not depend on the indent; writing does, and finds it then (indentFor
+	// walks up to the root looking for .sops.yaml, too slow to pay on every read).
+	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
 	tree, err := store.LoadEncryptedFile(raw)
 	if err != nil {
+		// Duplicate keys are legal for yaml.Node but not for sops; say which line. (Only
+		// on this path: it is one more parse of the file.)
+		if err := yaml.Unmarshal(raw, &map[string]any{}); err != nil {
+			line, reason := yamlErrorLine(err)
+			return nil, &MalformedError{Path: path, Line: line, Reason: reason}
+		}
 		return nil, &MalformedError{Path: path, Line: meta.Line, Column: meta.Column, KeyPath: "sops", Reason: "the sops metadata cannot be read"}
 	}
 	tree.FilePath = real
@@ -188,7 +191,7 @@ func parse(path, real string, raw []byte) (*doc, error) {
 	if tree.Metadata.MessageAuthenticationCode == "" {
 		return nil, &MalformedError{Path: path, Line: meta.Line, Column: meta.Column, KeyPath: "sops.mac", Reason: "the sops metadata has no MAC"}
 	}
-	return &doc{path: path, real: real, raw: raw, root: root, tree: tree, store: store}, nil
+	return &doc{path: path, real: real, raw: raw, root: root, tree: tree}, nil
 }
 
 var (
@@ -374,7 +377,11 @@ func (d *doc) encrypt(key []byte, cipher aes.Cipher) ([]byte, error) {
 	if err := common.EncryptTree(common.EncryptTreeOpts{DataKey: key, Tree: &d.tree, Cipher: cipher}); err != nil {
 		return nil, fmt.Errorf("cannot encrypt secrets file %q", d.path)
 	}
-	out, err := d.store.EmitEncryptedFile(d.tree)
+	store := d.store
+	if store == nil {
+		store = sopsyaml.NewStore(&config.YAMLStoreConfig{Indent: indentFor(d.real)})
+	}
+	out, err := store.EmitEncryptedFile(d.tree)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write secrets file %q as YAML", d.path)
 	}
