@@ -142,6 +142,10 @@ func (c *ctx) servicePrincipals(key, keyValue string) {
 			assignID = rest[1]
 		}
 		c.assignments(key, keyValue, rest[0] == "appRoleAssignedTo", assignID)
+	case "oauth2PermissionGrants":
+		c.spGrants(key, keyValue, rest[1:])
+	case "memberOf":
+		c.spMemberOf(key, keyValue, rest[1:])
 	default:
 		c.badSegment(rest[0])
 	}
