@@ -3,6 +3,7 @@ package graph
 import (
 	"crypto/sha256"
 	"fmt"
+	"sync"
 )
 
 // Well-known first-party application IDs (api-facts section B).
@@ -123,6 +124,17 @@ func stableGUID(parts ...string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// firstPartyPerms holds the appRoles and oauth2PermissionScopes of each first-party app,
+// built once and shared by every tenant: stored properties are never changed in place
+// (PATCH works on a copy), so sharing them keeps 1,000 tenants small.
+var firstPartyPerms = sync.OnceValue(func() map[string][2][]any {
+	m := map[string][2][]any{}
+	for _, ra := range firstPartyApps() {
+		m[ra.appID] = [2][]any{appRolesOf(ra), scopesOf(ra)}
+	}
+	return m
+})
+
 // firstPartySP builds the service principal of a first-party app in tenant t.
 func firstPartySP(t *tenant, ra resourceApp) *entity {
 	sp := defaults(types["servicePrincipal"])
@@ -140,28 +152,9 @@ func firstPartySP(t *tenant, ra resourceApp) *entity {
 		names = append(names, u)
 	}
 	sp["servicePrincipalNames"] = names
-	roles := []any{}
-	for _, r := range ra.roles {
-		roles = append(roles, object{
-			"allowedMemberTypes": []any{"Application"}, "description": "Allows the app to " + r.display + ".",
-			"displayName": r.display, "id": r.id, "isEnabled": true, "origin": "Application", "value": r.value,
-		})
-	}
-	sp["appRoles"] = roles
-	scopes := []any{}
-	for _, sc := range ra.scopes {
-		typ := "Admin"
-		if userConsentScope[sc.id] {
-			typ = "User"
-		}
-		scopes = append(scopes, object{
-			"adminConsentDescription": "Allows the app to " + sc.display + ".", "adminConsentDisplayName": sc.display,
-			"id": sc.id, "isEnabled": true, "origin": "Application", "type": typ,
-			"userConsentDescription": "Allows the app to " + sc.display + ".", "userConsentDisplayName": sc.display,
-			"value": sc.value,
-		})
-	}
-	sp["oauth2PermissionScopes"] = scopes
+	perms := firstPartyPerms()[ra.appID]
+	sp["appRoles"] = perms[0]
+	sp["oauth2PermissionScopes"] = perms[1]
 	return &entity{Props: sp}
 }
 
@@ -182,4 +175,32 @@ func newGroup(t *tenant, name, description string) *entity {
 	g["mailNickname"] = name
 	g["isAssignableToRole"] = false
 	return &entity{Props: g}
+}
+
+func appRolesOf(ra resourceApp) []any {
+	roles := []any{}
+	for _, r := range ra.roles {
+		roles = append(roles, object{
+			"allowedMemberTypes": []any{"Application"}, "description": "Allows the app to " + r.display + ".",
+			"displayName": r.display, "id": r.id, "isEnabled": true, "origin": "Application", "value": r.value,
+		})
+	}
+	return roles
+}
+
+func scopesOf(ra resourceApp) []any {
+	scopes := []any{}
+	for _, sc := range ra.scopes {
+		typ := "Admin"
+		if userConsentScope[sc.id] {
+			typ = "User"
+		}
+		scopes = append(scopes, object{
+			"adminConsentDescription": "Allows the app to " + sc.display + ".", "adminConsentDisplayName": sc.display,
+			"id": sc.id, "isEnabled": true, "origin": "Application", "type": typ,
+			"userConsentDescription": "Allows the app to " + sc.display + ".", "userConsentDisplayName": sc.display,
+			"value": sc.value,
+		})
+	}
+	return scopes
 }
