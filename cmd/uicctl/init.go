@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/useitcloud/uicctl/internal/atomicfile"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
@@ -96,47 +97,12 @@ type scaffoldFile struct {
 	content string // empty: never created here, only reported as kept
 }
 
-// create writes the file unless it exists. The content goes to a temporary file first and is
-// linked into place, which fails when the name exists: a file is never overwritten, and never
-// left half-written.
+// create writes the file unless it exists: never overwritten, never half-written.
 func (f scaffoldFile) create(path string) (bool, error) {
 	if f.content == "" {
 		return false, nil
 	}
-	if _, err := os.Lstat(path); err == nil {
-		return false, nil
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("cannot create folder %q: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, ".uicctl-*.tmp")
-	if err != nil {
-		return false, fmt.Errorf("cannot write in %q: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(f.content); err != nil {
-		tmp.Close()
-		return false, fmt.Errorf("cannot write %q: %w", path, err)
-	}
-	if err := tmp.Chmod(f.mode); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return false, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return false, nil
-		}
-		return false, fmt.Errorf("cannot create %q: %w", path, err)
-	}
-	return true, nil
+	return atomicfile.CreateNew(path, []byte(f.content), f.mode)
 }
 
 // defaultRecipients reads the public keys noted in the user's sops age key file, the same
