@@ -59,49 +59,11 @@ func (c *ctx) findApp(t *tenant, key, value string) *entity {
 }
 
 func (c *ctx) applications(key, keyValue string) {
-	s := c.s
 	segs := c.segs
 	if key == "" && len(segs) == 1 {
-		switch c.r.Method {
-		case http.MethodGet:
-			if !c.has(permAppRead...) {
-				c.denied()
-				return
-			}
-			q, ok := c.parseQuery(appList)
-			if !ok {
-				return
-			}
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			t := s.tenants[c.p.TenantID]
-			items := make([]object, 0, len(t.Apps))
-			for _, e := range t.Apps {
-				if c.canSee(e) {
-					items = append(items, e.Props)
-				}
-			}
-			c.list(items, appList, q)
-		case http.MethodPost:
-			if !c.has(permAppWrite...) {
-				c.denied()
-				return
-			}
-			body, ok := c.body()
-			if !ok || !c.validBody("application", body) {
-				return
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			e, ok := c.createApp(s.tenants[c.p.TenantID], body)
-			if !ok {
-				return
-			}
-			c.w.Header().Set("Location", c.base+"/applications/"+e.str("id"))
-			c.json(http.StatusCreated, c.entityOut(e.Props, c.base+"/$metadata#applications/$entity", nil))
-		default:
-			c.methodNotAllowed()
-		}
+		c.serveCollection(collection{spec: appList, read: permAppRead, write: permAppWrite, location: true,
+			entities: func(t *tenant) map[string]*entity { return t.Apps },
+			seen:     (*ctx).canSee, create: (*ctx).createApp})
 		return
 	}
 	rest := segs[1:]
@@ -134,8 +96,7 @@ func (c *ctx) application(key, keyValue string) {
 	s := c.s
 	switch c.r.Method {
 	case http.MethodGet:
-		if !c.has(permAppRead...) {
-			c.denied()
+		if !c.allow(permAppRead) {
 			return
 		}
 		var sel []string
@@ -155,8 +116,7 @@ func (c *ctx) application(key, keyValue string) {
 		}
 		c.json(http.StatusOK, c.entityOut(e.Props, ctxURL, sel))
 	case http.MethodPatch:
-		if !c.has(permAppWrite...) {
-			c.denied()
+		if !c.allow(permAppWrite) {
 			return
 		}
 		body, ok := c.body()
@@ -191,8 +151,7 @@ func (c *ctx) application(key, keyValue string) {
 			c.noContent()
 		}
 	case http.MethodDelete:
-		if !c.has(permAppWrite...) {
-			c.denied()
+		if !c.allow(permAppWrite) {
 			return
 		}
 		s.mu.Lock()
@@ -438,12 +397,7 @@ func newSecret() string {
 const passwordTime = "2006-01-02T15:04:05.0000000Z"
 
 func (c *ctx) addPassword(key, keyValue string) {
-	if c.r.Method != http.MethodPost {
-		c.methodNotAllowed()
-		return
-	}
-	if !c.has(permAppWrite...) {
-		c.denied()
+	if !c.action(permAppWrite) {
 		return
 	}
 	body, ok := c.optionalBody()
@@ -512,12 +466,7 @@ func (c *ctx) addPassword(key, keyValue string) {
 }
 
 func (c *ctx) removePassword(key, keyValue string) {
-	if c.r.Method != http.MethodPost {
-		c.methodNotAllowed()
-		return
-	}
-	if !c.has(permAppWrite...) {
-		c.denied()
+	if !c.action(permAppWrite) {
 		return
 	}
 	body, ok := c.body()

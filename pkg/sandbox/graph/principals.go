@@ -74,49 +74,11 @@ func removeString(list []string, s string) []string {
 }
 
 func (c *ctx) servicePrincipals(key, keyValue string) {
-	s := c.s
 	segs := c.segs
 	if key == "" && len(segs) == 1 {
-		switch c.r.Method {
-		case http.MethodGet:
-			if !c.has(permSPRead...) {
-				c.denied()
-				return
-			}
-			q, ok := c.parseQuery(spList)
-			if !ok {
-				return
-			}
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			t := s.tenants[c.p.TenantID]
-			items := make([]object, 0, len(t.SPs))
-			for _, e := range t.SPs {
-				if c.visible(e) {
-					items = append(items, e.Props)
-				}
-			}
-			c.list(items, spList, q)
-		case http.MethodPost:
-			if !c.has(permSPWrite...) {
-				c.denied()
-				return
-			}
-			body, ok := c.body()
-			if !ok || !c.validBody("servicePrincipal", body) {
-				return
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			e, ok := c.createSP(s.tenants[c.p.TenantID], body)
-			if !ok {
-				return
-			}
-			c.w.Header().Set("Location", c.base+"/servicePrincipals/"+e.str("id"))
-			c.json(http.StatusCreated, c.entityOut(e.Props, c.base+"/$metadata#servicePrincipals/$entity", nil))
-		default:
-			c.methodNotAllowed()
-		}
+		c.serveCollection(collection{spec: spList, read: permSPRead, write: permSPWrite, location: true,
+			entities: func(t *tenant) map[string]*entity { return t.SPs },
+			seen:     visibleTo, create: (*ctx).createSP})
 		return
 	}
 	rest := segs[1:]
@@ -155,8 +117,7 @@ func (c *ctx) servicePrincipal(key, keyValue string) {
 	s := c.s
 	switch c.r.Method {
 	case http.MethodGet:
-		if !c.has(permSPRead...) {
-			c.denied()
+		if !c.allow(permSPRead) {
 			return
 		}
 		var sel []string
@@ -176,8 +137,7 @@ func (c *ctx) servicePrincipal(key, keyValue string) {
 		}
 		c.json(http.StatusOK, c.entityOut(e.Props, ctxURL, sel))
 	case http.MethodPatch:
-		if !c.has(permSPWrite...) {
-			c.denied()
+		if !c.allow(permSPWrite) {
 			return
 		}
 		body, ok := c.body()
@@ -200,8 +160,7 @@ func (c *ctx) servicePrincipal(key, keyValue string) {
 		e.Props = next
 		c.noContent()
 	case http.MethodDelete:
-		if !c.has(permSPWrite...) {
-			c.denied()
+		if !c.allow(permSPWrite) {
 			return
 		}
 		s.mu.Lock()
@@ -321,8 +280,7 @@ func (c *ctx) assignments(key, keyValue string, assignedTo bool, assignID string
 		filterable: map[string]bool{"id": true, "principalId": true, "resourceId": true, "appRoleId": true}}
 	switch {
 	case c.r.Method == http.MethodGet && assignID == "":
-		if !c.has(permAssignRead...) {
-			c.denied()
+		if !c.allow(permAssignRead) {
 			return
 		}
 		s.mu.RLock()
@@ -350,8 +308,7 @@ func (c *ctx) assignments(key, keyValue string, assignedTo bool, assignID string
 		}
 		c.list(items, spec, q)
 	case c.r.Method == http.MethodPost && assignID == "":
-		if !c.has(permAssignWr...) {
-			c.denied()
+		if !c.allow(permAssignWr) {
 			return
 		}
 		body, ok := c.body()
@@ -514,52 +471,15 @@ func (c *ctx) grants() {
 		return
 	}
 	if len(c.segs) == 1 {
-		switch c.r.Method {
-		case http.MethodGet:
-			if !c.has(permGrantRead...) {
-				c.denied()
-				return
-			}
-			q, ok := c.parseQuery(grantList)
-			if !ok {
-				return
-			}
-			s.mu.RLock()
-			defer s.mu.RUnlock()
-			t := s.tenants[c.p.TenantID]
-			items := make([]object, 0, len(t.Grants))
-			for _, e := range t.Grants {
-				if c.visible(e) {
-					items = append(items, e.Props)
-				}
-			}
-			c.list(items, grantList, q)
-		case http.MethodPost:
-			if !c.has(permGrantWrite...) {
-				c.denied()
-				return
-			}
-			body, ok := c.body()
-			if !ok || !c.validBody("oAuth2PermissionGrant", body) {
-				return
-			}
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			e, ok := c.createGrant(s.tenants[c.p.TenantID], body)
-			if !ok {
-				return
-			}
-			c.json(http.StatusCreated, c.entityOut(e.Props, c.base+"/$metadata#oauth2PermissionGrants/$entity", nil))
-		default:
-			c.methodNotAllowed()
-		}
+		c.serveCollection(collection{spec: grantList, read: permGrantRead, write: permGrantWrite,
+			entities: func(t *tenant) map[string]*entity { return t.Grants },
+			seen:     visibleTo, create: (*ctx).createGrant})
 		return
 	}
 	id := c.segs[1]
 	switch c.r.Method {
 	case http.MethodGet:
-		if !c.has(permGrantRead...) {
-			c.denied()
+		if !c.allow(permGrantRead) {
 			return
 		}
 		s.mu.RLock()
@@ -571,8 +491,7 @@ func (c *ctx) grants() {
 		}
 		c.json(http.StatusOK, c.entityOut(e.Props, c.base+"/$metadata#oauth2PermissionGrants/$entity", nil))
 	case http.MethodPatch:
-		if !c.has(permGrantWrite...) {
-			c.denied()
+		if !c.allow(permGrantWrite) {
 			return
 		}
 		body, ok := c.body()
@@ -599,8 +518,7 @@ func (c *ctx) grants() {
 		}
 		c.noContent()
 	case http.MethodDelete:
-		if !c.has(permGrantWrite...) {
-			c.denied()
+		if !c.allow(permGrantWrite) {
 			return
 		}
 		s.mu.Lock()
@@ -678,8 +596,7 @@ func (c *ctx) groups() {
 			c.methodNotAllowed()
 			return
 		}
-		if !c.has(permGroupRead...) {
-			c.denied()
+		if !c.allow(permGroupRead) {
 			return
 		}
 		q, ok := c.parseQuery(groupList)
@@ -699,8 +616,7 @@ func (c *ctx) groups() {
 	gid := segs[1]
 	switch {
 	case len(segs) == 2 && c.r.Method == http.MethodGet:
-		if !c.has(permGroupRead...) {
-			c.denied()
+		if !c.allow(permGroupRead) {
 			return
 		}
 		var sel []string
@@ -716,8 +632,7 @@ func (c *ctx) groups() {
 		}
 		c.json(http.StatusOK, c.entityOut(g.Props, c.base+"/$metadata#groups/$entity", sel))
 	case len(segs) == 3 && segs[2] == "members" && c.r.Method == http.MethodGet:
-		if !c.has(permGroupRead...) {
-			c.denied()
+		if !c.allow(permGroupRead) {
 			return
 		}
 		s.mu.RLock()
@@ -743,8 +658,7 @@ func (c *ctx) groups() {
 		}
 		c.list(items, spec, q)
 	case len(segs) == 4 && segs[2] == "members" && segs[3] == "$ref" && c.r.Method == http.MethodPost:
-		if !c.has(permMemberWr...) {
-			c.denied()
+		if !c.allow(permMemberWr) {
 			return
 		}
 		body, ok := c.body()
@@ -780,8 +694,7 @@ func (c *ctx) groups() {
 		t.Members[gid] = append(t.Members[gid], o.str("id"))
 		c.noContent()
 	case len(segs) == 5 && segs[2] == "members" && segs[4] == "$ref" && c.r.Method == http.MethodDelete:
-		if !c.has(permMemberWr...) {
-			c.denied()
+		if !c.allow(permMemberWr) {
 			return
 		}
 		s.mu.Lock()
