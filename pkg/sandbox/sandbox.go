@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
@@ -53,6 +54,9 @@ type Sandbox struct {
 	log       *requestLog
 	faults    *faultInjector
 	served    chan struct{}
+
+	verified  sync.Map     // raw token -> verifiedToken
+	verifiedN atomic.Int64 // entries stored since the last clear
 
 	mu       sync.Mutex
 	st       *state

@@ -251,3 +251,38 @@ func TestMetadata(t *testing.T) {
 		t.Errorf("jwks: %v", k)
 	}
 }
+
+// TestGraphTokenChecks: Graph gets the 401 messages of a missing, tampered, expired or
+// foreign-audience token.
+func TestGraphTokenChecks(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	ten := e.sb.World().Tenants[0].TenantID
+	good := e.appToken(t, ten, "https://graph.microsoft.com")
+	pc := e.appToken(t, ten, "https://api.partnercenter.microsoft.com")
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + parts[1] + "x." + parts[2]
+	cases := map[string]struct {
+		reason string
+		token  string
+		offset time.Duration
+		want   int
+		msg    string
+	}{
+		"Good":      {reason: "a fresh Graph token works", token: good, want: 200},
+		"Missing":   {reason: "no token", token: "", want: 401, msg: "Access token is empty."},
+		"Tampered":  {reason: "a changed payload breaks the signature", token: tampered, want: 401, msg: "Access token validation failure."},
+		"Audience":  {reason: "a Partner Center token is not for Graph", token: pc, want: 401, msg: "Invalid audience"},
+		"Expired":   {reason: "tokens live 3599 s on the sandbox clock", token: good, offset: 61 * time.Minute, want: 401, msg: "token is expired"},
+		"GoodAgain": {reason: "moving the clock back revives it (the cache keeps no verdict on lifetime)", token: good, want: 200},
+	}
+	for _, name := range []string{"Good", "Missing", "Tampered", "Audience", "Expired", "GoodAgain"} {
+		tc := cases[name]
+		t.Run(name, func(t *testing.T) {
+			e.sb.SetFaults(Faults{ClockOffset: tc.offset})
+			r := e.graphCall(t, tc.token, "GET", "/applications", nil)
+			if r.status != tc.want || !strings.Contains(string(r.body), tc.msg) {
+				t.Errorf("%s: %d %s", tc.reason, r.status, r.body)
+			}
+		})
+	}
+}

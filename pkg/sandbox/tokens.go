@@ -158,29 +158,63 @@ func (s *Sandbox) idToken(base, tenant, clientID string, u *user, nonce string) 
 // errTokenExpired marks a token whose lifetime is over (Graph has its own message for it).
 var errTokenExpired = errors.New("token expired")
 
+// verifiedToken is a token whose signature checked out; lifetime and audience are checked
+// on every use because the sandbox clock can move.
+type verifiedToken struct {
+	p        graph.Principal
+	nbf, exp time.Time
+}
+
+// maxVerifiedTokens bounds the cache of verified tokens; it is emptied when full.
+const maxVerifiedTokens = 10000
+
 // verify checks the bearer token of r: signature, lifetime on the sandbox clock, and that its
-// audience is one of audiences. It returns the token's principal.
+// audience is res. It returns the token's principal. Signature checks are cached per token:
+// they are most of the cost of an API call.
 func (s *Sandbox) verify(r *http.Request, res resource) (graph.Principal, error) {
 	h := r.Header.Get("Authorization")
 	raw, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(raw) == "" {
+	raw = strings.TrimSpace(raw)
+	if !ok || raw == "" {
 		return graph.Principal{}, errNoToken
 	}
-	claims := jwt.MapClaims{}
-	_, err := jwt.ParseWithClaims(strings.TrimSpace(raw), claims, func(*jwt.Token) (any, error) { return &s.signer.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired(), jwt.WithLeeway(0))
-	if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
+	vt, err := s.verifySignature(raw)
+	if err != nil {
+		return graph.Principal{}, err
+	}
+	now := s.now()
+	if !now.Before(vt.exp) || now.Before(vt.nbf) {
 		return graph.Principal{}, errTokenExpired
 	}
-	if err != nil {
-		return graph.Principal{}, errBadToken
-	}
-	str := func(k string) string { v, _ := claims[k].(string); return v }
-	aud := str("aud")
+	aud := vt.p.Audience
 	if !strings.EqualFold(strings.TrimSuffix(aud, "/"), res.uri) && !strings.EqualFold(aud, res.appID) {
 		return graph.Principal{}, errBadAudience
 	}
-	p := graph.Principal{TenantID: str("tid"), AppID: str("appid"), ObjectID: str("oid"), Audience: aud}
+	return vt.p, nil
+}
+
+func (s *Sandbox) verifySignature(raw string) (verifiedToken, error) {
+	if v, ok := s.verified.Load(raw); ok {
+		return v.(verifiedToken), nil
+	}
+	claims := jwt.MapClaims{}
+	// Lifetime is checked by the caller on the sandbox clock; here only the signature.
+	_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &s.signer.key.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+	if err != nil {
+		return verifiedToken{}, errBadToken
+	}
+	str := func(k string) string { v, _ := claims[k].(string); return v }
+	num := func(k string) (time.Time, bool) {
+		f, ok := claims[k].(float64)
+		return time.Unix(int64(f), 0), ok
+	}
+	exp, ok := num("exp")
+	if !ok {
+		return verifiedToken{}, errBadToken
+	}
+	nbf, _ := num("nbf")
+	p := graph.Principal{TenantID: str("tid"), AppID: str("appid"), ObjectID: str("oid"), Audience: str("aud")}
 	if p.AppID == "" {
 		p.AppID = str("azp")
 	}
@@ -197,7 +231,13 @@ func (s *Sandbox) verify(r *http.Request, res resource) (graph.Principal, error)
 	if amr, ok := claims["amr"].([]any); ok {
 		p.MFA = slices.Contains(amr, any("mfa"))
 	}
-	return p, nil
+	vt := verifiedToken{p: p, nbf: nbf, exp: exp}
+	if s.verifiedN.Add(1) > maxVerifiedTokens {
+		s.verified.Clear()
+		s.verifiedN.Store(0)
+	}
+	s.verified.Store(raw, vt)
+	return vt, nil
 }
 
 var (
