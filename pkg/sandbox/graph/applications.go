@@ -287,6 +287,18 @@ func (c *ctx) checkApp(t *tenant, e *entity) bool {
 			return false
 		}
 	}
+	if ids, _ := p["identifierUris"].([]any); len(ids) > 0 {
+		for _, u := range ids {
+			if !identifierURIAllowed(u.(string), t.Domain) {
+				// The default app management policy since October 2021 requires a verified
+				// domain for https identifier URIs.
+				// UNCONFIRMED: the text; which schemes are allowed besides api:// and urn:.
+				c.fail(http.StatusBadRequest, "Request_BadRequest",
+					"Values of identifierUris property must use a verified domain of the organization or its subdomain: '"+u.(string)+"'")
+				return false
+			}
+		}
+	}
 	rra, _ := p["requiredResourceAccess"].([]any)
 	total := 0
 	for _, r := range rra {
@@ -340,6 +352,24 @@ func (c *ctx) checkApp(t *tenant, e *entity) bool {
 		}
 	}
 	return true
+}
+
+// identifierURIAllowed: api:// and urn: URIs, or https on the tenant's (verified) domain or
+// a subdomain of it. Sandbox tenants verify only their onmicrosoft.com domain.
+func identifierURIAllowed(s, domain string) bool {
+	u, err := url.Parse(s)
+	if err != nil || len(s) > 255 {
+		return false
+	}
+	switch u.Scheme {
+	case "api", "urn":
+		return true
+	case "https":
+		h := strings.ToLower(u.Hostname())
+		d := strings.ToLower(domain)
+		return h == d || strings.HasSuffix(h, "."+d)
+	}
+	return false
 }
 
 // normalizeRedirectURI applies the rules of reply-url.md: at most 256 characters, https

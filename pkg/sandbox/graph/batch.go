@@ -113,6 +113,10 @@ func (c *ctx) batch() {
 				// UNCONFIRMED: the body of a 424 item.
 				resp = batchResponse{ID: it.ID, Status: http.StatusFailedDependency,
 					Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
+			} else if retry, ok := c.throttleItem(); ok {
+				body, _ := json.Marshal(c.errorBody("TooManyRequests", "Too many requests from Identifier:sandbox under category:throttle.aad.ags.tenant. Please try again later."))
+				resp = batchResponse{ID: it.ID, Status: http.StatusTooManyRequests,
+					Headers: map[string]string{"Content-Type": "application/json", "Retry-After": retry}, Body: body}
 			} else {
 				resp = c.runItem(it)
 			}
@@ -128,6 +132,13 @@ func (c *ctx) batch() {
 	c.w.Header().Set("OData-Version", "4.0")
 	c.w.WriteHeader(http.StatusOK)
 	_ = json.NewEncoder(c.w).Encode(map[string]any{"responses": out})
+}
+
+func (c *ctx) throttleItem() (string, bool) {
+	if c.s.opts.BatchItemThrottle == nil {
+		return "", false
+	}
+	return c.s.opts.BatchItemThrottle()
 }
 
 func headerValue(h map[string]string, name string) string {

@@ -165,3 +165,20 @@ func TestBillingExport(t *testing.T) {
 		t.Errorf("failed export: %s", r.raw)
 	}
 }
+
+func TestBatchItemThrottle(t *testing.T) {
+	f := newFixture(t)
+	f.throttle = true
+	r := f.do("operator", "POST", "/$batch", map[string]any{"requests": []any{
+		map[string]any{"id": "1", "method": "GET", "url": "/applications"}}})
+	var got struct {
+		Responses []batchResponse `json:"responses"`
+	}
+	if err := json.Unmarshal(r.raw, &got); err != nil || r.status != 200 || len(got.Responses) != 1 {
+		t.Fatalf("batch: %d %s", r.status, r.raw)
+	}
+	it := got.Responses[0]
+	if it.Status != 429 || it.Headers["Retry-After"] != "2" || !strings.Contains(string(it.Body), `"TooManyRequests"`) {
+		t.Errorf("throttled item: %+v %s", it, it.Body)
+	}
+}

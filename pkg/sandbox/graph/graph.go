@@ -33,6 +33,10 @@ type Options struct {
 	// partner tenant: billed exports pass the invoice id as period, unbilled ones "current"
 	// or "last". Nil generates deterministic rows per tenant.
 	UsageRows func(partnerTenantID string, billed bool, period string) []map[string]any
+	// BatchItemThrottle, when set, is asked once per $batch item: throttled answers that item
+	// 429 TooManyRequests with Retry-After, as Graph throttles items one by one
+	// (json-batching). Nil never throttles items.
+	BatchItemThrottle func() (retryAfter string, throttled bool)
 }
 
 // Service is the Graph emulation. It is safe for concurrent use.

@@ -73,6 +73,12 @@ func TestRequestErrors(t *testing.T) {
 			body:       map[string]any{"displayName": "x", "web": map[string]any{"redirectUris": []any{"http://example.com/cb"}}},
 			wantStatus: 400, wantCode: "Request_BadRequest",
 		},
+		"identifier uri off the tenant's domain": {
+			reason: "https identifier URIs must use a verified domain of the tenant",
+			token:  "operator", method: "POST", path: "/applications",
+			body:       map[string]any{"displayName": "x", "identifierUris": []any{"https://example.com/app"}},
+			wantStatus: 400, wantCode: "Request_BadRequest", wantMessageStart: "Values of identifierUris property must use a verified domain",
+		},
 		"invalid json": {
 			reason: "a body that is not JSON",
 			token:  "operator", method: "POST", path: "/applications", body: "{", wantStatus: 400, wantCode: "BadRequest",
@@ -414,5 +420,18 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	if err := g.Restore([]byte(`{"version":2}`)); err == nil {
 		t.Errorf("Restore accepted an unknown version")
+	}
+}
+
+func TestIdentifierURIs(t *testing.T) {
+	f := newFixture(t)
+	r := f.do("operator", "POST", "/applications", map[string]any{"displayName": "x",
+		"identifierUris": []any{"https://contoso.onmicrosoft.com/8a1c", "api://uicctl"}})
+	if r.status != 201 {
+		t.Fatalf("verified-domain and api:// identifier URIs: %d %s", r.status, r.raw)
+	}
+	r = f.do("operator", "POST", "/applications", map[string]any{"displayName": "y", "identifierUris": []any{"API://UICCTL"}})
+	if r.status != 400 || errCode(r) != "Request_MultipleObjectsWithSameKeyValue" {
+		t.Errorf("duplicate identifier URI: %d %s", r.status, r.raw)
 	}
 }

@@ -38,6 +38,8 @@ type fixture struct {
 	now time.Time
 	lag time.Duration
 	tok fakeTokens
+	// throttle makes every $batch item answer 429.
+	throttle bool
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -47,6 +49,9 @@ func newFixture(t *testing.T) *fixture {
 		Authenticate:   f.tok.authenticate,
 		Now:            func() time.Time { return f.now },
 		ReplicationLag: func() time.Duration { return f.lag },
+		BatchItemThrottle: func() (string, bool) {
+			return "2", f.throttle
+		},
 	})
 	f.svc.AddTenant(testTenant, "contoso.onmicrosoft.com")
 	f.svc.AddTenant(otherTenant, "fabrikam.onmicrosoft.com")
