@@ -266,6 +266,41 @@ func TestAADSTSErrors(t *testing.T) {
 			},
 			want: aadResult{400, "invalid_grant", []any{65001.0}},
 		},
+		"70008": {
+			reason: "a code older than its 10-minute life",
+			run: func(t *testing.T, e *env, ten Tenant, a samApp) aadResult {
+				acct := ten.Accounts[0]
+				loc := location(t, e.signIn(t, ten.TenantID, authQuery(a, "v"), acct.UPN, acct.Password, acct.MFACode))
+				e.sb.SetFaults(Faults{ClockOffset: 11 * time.Minute})
+				return aadOf(t, e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", url.Values{"client_id": {a.appID}, "client_secret": {a.secret},
+					"grant_type": {"authorization_code"}, "code": {loc.Get("code")}, "redirect_uri": {redirect}, "code_verifier": {"v"}}))
+			},
+			want: aadResult{400, "invalid_grant", []any{70008.0}},
+		},
+		"90002": {
+			reason: "a tenant that does not exist",
+			run: func(t *testing.T, e *env, ten Tenant, a samApp) aadResult {
+				return aadOf(t, e.postForm(t, "/nowhere.onmicrosoft.com/oauth2/v2.0/token", url.Values{"client_id": {a.appID},
+					"client_secret": {a.secret}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}))
+			},
+			want: aadResult{400, "invalid_request", []any{90002.0}},
+		},
+		"1002012": {
+			reason: "client_credentials needs a /.default scope",
+			run: func(t *testing.T, e *env, ten Tenant, a samApp) aadResult {
+				return aadOf(t, e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", url.Values{"client_id": {a.appID},
+					"client_secret": {a.secret}, "grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/Application.Read.All"}}))
+			},
+			want: aadResult{400, "invalid_scope", []any{1002012.0}},
+		},
+		"7000218": {
+			reason: "a confidential client must send its secret",
+			run: func(t *testing.T, e *env, ten Tenant, a samApp) aadResult {
+				return aadOf(t, e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", url.Values{"client_id": {a.appID},
+					"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}))
+			},
+			want: aadResult{401, "invalid_client", []any{7000218.0}},
+		},
 		"50076": {
 			reason: "a grant obtained while MFA was off, used after MFA was required",
 			run: func(t *testing.T, e *env, ten Tenant, a samApp) aadResult {
