@@ -47,6 +47,7 @@ func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, 
 	if secret == "" {
 		return fmt.Errorf("cannot seed operator app %s: empty secret", appID)
 	}
+	appID = strings.ToLower(appID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	home := s.tenants[homeTenantID]
@@ -132,9 +133,6 @@ func (s *Service) FindApp(appID string) (App, bool) {
 	defer s.mu.RUnlock()
 	loc, ok := s.apps[strings.ToLower(appID)]
 	if !ok {
-		loc, ok = s.apps[appID]
-	}
-	if !ok {
 		return App{}, false
 	}
 	e := s.tenants[loc.tenant].Apps[loc.objectID]
@@ -176,7 +174,7 @@ func passwords(e *entity) []Password {
 func (s *Service) VerifySecret(appID, secret string) (Password, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	loc, ok := s.apps[appID]
+	loc, ok := s.apps[strings.ToLower(appID)]
 	if !ok {
 		return Password{}, false
 	}

@@ -70,6 +70,9 @@ func (c *ctx) applications(key, keyValue string) {
 	if key == "" {
 		key, keyValue, rest = "id", segs[1], segs[2:]
 	}
+	if key == "id" {
+		keyValue = strings.ToLower(keyValue)
+	}
 	if key != "id" && key != "appId" && key != "uniqueName" {
 		c.badSegment(segs[0])
 		return
@@ -165,7 +168,7 @@ func (c *ctx) application(key, keyValue string) {
 		appID, id := e.str("appId"), e.str("id")
 		delete(t.Apps, id)
 		delete(t.Secrets, id)
-		delete(s.apps, appID)
+		delete(s.apps, strings.ToLower(appID))
 		// UNCONFIRMED: deleting the registration also removes its home-tenant service principal.
 		if sp := t.spByAppID(appID); sp != nil {
 			t.deleteSP(sp.str("id"))

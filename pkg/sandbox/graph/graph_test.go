@@ -435,3 +435,42 @@ func TestIdentifierURIs(t *testing.T) {
 		t.Errorf("duplicate identifier URI: %d %s", r.status, r.raw)
 	}
 }
+
+func TestTokenKinds(t *testing.T) {
+	f := newFixture(t)
+	f.tok["delegated"] = Principal{TenantID: testTenant, AppID: operatorApp, ObjectID: "66666666-6666-4666-8666-666666666666",
+		Audience: "https://graph.microsoft.com", Scopes: []string{"Application.ReadWrite.All", "User.Read"}, MFA: true}
+	f.tok["delegated-read"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
+		Scopes: []string{"User.Read"}}
+	f.tok["owner"] = Principal{TenantID: testTenant, AppID: operatorApp, ObjectID: "77777777-7777-4777-8777-777777777777",
+		Audience: GraphAppID, Roles: []string{"Application.ReadWrite.OwnedBy"}}
+
+	if r := f.do("delegated", "POST", "/applications", map[string]any{"displayName": "by a user"}); r.status != 201 {
+		t.Errorf("delegated Application.ReadWrite.All: %d %s", r.status, r.raw)
+	}
+	// A delegated token is judged by its scopes, never by roles it does not have.
+	if r := f.do("delegated-read", "GET", "/applications", nil); r.status != 403 {
+		t.Errorf("delegated User.Read listing applications: %d %s", r.status, r.raw)
+	}
+	// Application.ReadWrite.OwnedBy sees and changes only what it created.
+	r := f.do("owner", "POST", "/applications", map[string]any{"displayName": "owned"})
+	if r.status != 201 {
+		t.Fatalf("OwnedBy create: %d %s", r.status, r.raw)
+	}
+	owned := str(r.body, "id")
+	r = f.do("owner", "GET", "/applications", nil)
+	if v := r.body["value"].([]any); len(v) != 1 || str(v[0].(map[string]any), "id") != owned {
+		t.Errorf("OwnedBy list: %s", r.raw)
+	}
+	opApp, _ := f.svc.FindApp(operatorApp)
+	if r = f.do("owner", "PATCH", "/applications/"+opApp.ObjectID, map[string]any{"notes": "x"}); r.status != 404 {
+		t.Errorf("OwnedBy PATCH of an app it does not own: %d %s", r.status, r.raw)
+	}
+	// Object ids and alternate keys match regardless of case.
+	if r = f.do("operator", "GET", "/applications/"+strings.ToUpper(owned), nil); r.status != 200 {
+		t.Errorf("upper-case object id: %d %s", r.status, r.raw)
+	}
+	if r = f.do("operator", "GET", "/servicePrincipals(appId='"+strings.ToUpper(PartnerCenterAppID)+"')", nil); r.status != 200 {
+		t.Errorf("upper-case appId key: %d %s", r.status, r.raw)
+	}
+}

@@ -85,6 +85,9 @@ func (c *ctx) servicePrincipals(key, keyValue string) {
 	if key == "" {
 		key, keyValue, rest = "id", segs[1], segs[2:]
 	}
+	if key == "id" {
+		keyValue = strings.ToLower(keyValue)
+	}
 	if key != "id" && key != "appId" {
 		c.badSegment(segs[0])
 		return
@@ -195,7 +198,7 @@ func (c *ctx) createSP(t *tenant, body map[string]any) (*entity, bool) {
 			fmt.Sprintf("The service principal cannot be created, updated, or restored because the service principal name %s is already in use.", appID))
 		return nil, false
 	}
-	loc, ok := c.s.apps[appID]
+	loc, ok := c.s.apps[strings.ToLower(appID)]
 	if !ok {
 		noBacking()
 		return nil, false

@@ -315,6 +315,9 @@ func (c *ctx) route() {
 			c.fail(http.StatusBadRequest, "BadRequest", "The request URI is not valid.")
 			return
 		}
+		if isGUID(seg) {
+			seg = strings.ToLower(seg) // object ids match whatever their case
+		}
 		c.segs = append(c.segs, seg)
 	}
 	if len(c.segs) == 0 {

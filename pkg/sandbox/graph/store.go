@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -59,7 +60,7 @@ func newTenant(id, domain string) *tenant {
 // spByAppID returns the service principal of appID in t.
 func (t *tenant) spByAppID(appID string) *entity {
 	for _, sp := range t.SPs {
-		if sp.str("appId") == appID {
+		if strings.EqualFold(sp.str("appId"), appID) {
 			return sp
 		}
 	}
@@ -160,7 +161,7 @@ func (s *Service) reindex() {
 	s.apps = map[string]appLoc{}
 	for tid, t := range s.tenants {
 		for oid, a := range t.Apps {
-			s.apps[a.str("appId")] = appLoc{tid, oid}
+			s.apps[strings.ToLower(a.str("appId"))] = appLoc{tid, oid}
 		}
 	}
 }
