@@ -16,7 +16,7 @@ var (
 )
 
 var appList = listSpec{typ: "application", resource: "Application", context: "applications",
-	filterable: map[string]bool{"id": true, "appId": true, "displayName": true, "uniqueName": true, "signInAudience": true, "publisherDomain": true}}
+	filterable: map[string]bool{"id": true, "appId": true, "displayName": true, "uniqueName": true, "signInAudience": true, "publisherDomain": true, "identifierUris": true}}
 
 // ownedByOnly reports whether the caller can reach only the applications it owns
 // (app-only token whose sole application permission is Application.ReadWrite.OwnedBy).

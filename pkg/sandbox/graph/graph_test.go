@@ -474,3 +474,32 @@ func TestTokenKinds(t *testing.T) {
 		t.Errorf("upper-case appId key: %d %s", r.status, r.raw)
 	}
 }
+
+func TestFilterAny(t *testing.T) {
+	f := newFixture(t)
+	f.do("operator", "POST", "/applications", map[string]any{"displayName": "x", "identifierUris": []any{"api://uicctl-any"}})
+	cases := map[string]struct {
+		reason string
+		path   string
+		want   int
+	}{
+		"identifierUris": {"lambda any on a string collection", "/applications?$filter=identifierUris/any(x:x eq 'api://uicctl-any')", 1},
+		"no match":       {"lambda any finds nothing", "/applications?$filter=identifierUris/any(x:x eq 'api://other')", 0},
+		"spn":            {"servicePrincipalNames hold identifier URIs", "/servicePrincipals?$filter=servicePrincipalNames/any(c:c eq 'https://graph.microsoft.com')", 1},
+		"or":             {"or of two equalities", "/servicePrincipals?$filter=appId eq '" + GraphAppID + "' or appId eq '" + PartnerCenterAppID + "'", 2},
+		"startswith":     {"startswith on displayName", "/servicePrincipals?$filter=startswith(displayName,'microsoft ')", 3},
+	}
+	for name, tc := range cases {
+		r := f.do("operator", "GET", tc.path, nil)
+		if r.status != 200 {
+			t.Errorf("%s (%s): %d %s", name, tc.reason, r.status, r.raw)
+			continue
+		}
+		if got := len(r.body["value"].([]any)); got != tc.want {
+			t.Errorf("%s (%s): %d results, want %d", name, tc.reason, got, tc.want)
+		}
+	}
+	if r := f.do("operator", "GET", "/applications?$filter=identifierUris/any(x:y eq 'a')", nil); r.status != 400 {
+		t.Errorf("lambda with an unbound variable: %d %s", r.status, r.raw)
+	}
+}

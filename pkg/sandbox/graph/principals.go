@@ -22,7 +22,7 @@ var (
 )
 
 var spList = listSpec{typ: "servicePrincipal", resource: "ServicePrincipal", context: "servicePrincipals",
-	filterable: map[string]bool{"id": true, "appId": true, "displayName": true, "servicePrincipalType": true, "appOwnerOrganizationId": true, "accountEnabled": true}}
+	filterable: map[string]bool{"id": true, "appId": true, "displayName": true, "servicePrincipalType": true, "appOwnerOrganizationId": true, "accountEnabled": true, "servicePrincipalNames": true}}
 
 var grantList = listSpec{typ: "oAuth2PermissionGrant", resource: "OAuth2PermissionGrant", context: "oauth2PermissionGrants",
 	filterable: map[string]bool{"id": true, "clientId": true, "consentType": true, "principalId": true, "resourceId": true}}

@@ -197,6 +197,15 @@ func (e cmpExpr) eval(o object) bool {
 		return v == e.lit
 	case "ne":
 		return !(cmpExpr{"eq", e.prop, e.lit}).eval(o)
+	case "any":
+		list, _ := v.([]any)
+		s, _ := e.lit.(string)
+		for _, it := range list {
+			if is, ok := it.(string); ok && strings.EqualFold(is, s) {
+				return true
+			}
+		}
+		return false
 	case "startswith":
 		vs, ok := v.(string)
 		s, _ := e.lit.(string)
@@ -262,7 +271,7 @@ func lexFilter(s string) ([]token, error) {
 		switch {
 		case ch == ' ':
 			i++
-		case ch == '(' || ch == ')' || ch == ',':
+		case ch == '(' || ch == ')' || ch == ',' || ch == ':':
 			toks = append(toks, token{ch, string(ch), i})
 			i++
 		case ch == '\'':
@@ -395,6 +404,9 @@ func (p *filterParser) term() (filterExpr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if coll, ok := strings.CutSuffix(prop.text, "/any"); ok {
+		return p.anyTerm(coll)
+	}
 	op, err := p.expect('w')
 	if err != nil || (op.text != "eq" && op.text != "ne") {
 		return nil, fmt.Errorf("syntax error at position %d: 'eq' expected.", prop.pos+len(prop.text)+1)
@@ -415,4 +427,34 @@ func (p *filterParser) term() (filterExpr, error) {
 		return cmpExpr{op.text, prop.text, lt.text}, nil
 	}
 	return nil, fmt.Errorf("syntax error at position %d: literal expected.", lt.pos)
+}
+
+// anyTerm parses the rest of "coll/any(x:x eq 'v')", the lambda the directory supports on
+// string collections such as identifierUris and servicePrincipalNames.
+func (p *filterParser) anyTerm(coll string) (filterExpr, error) {
+	if _, err := p.expect('('); err != nil {
+		return nil, err
+	}
+	v, err := p.expect('w')
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.expect(':'); err != nil {
+		return nil, err
+	}
+	v2, err := p.expect('w')
+	if err != nil || v2.text != v.text {
+		return nil, fmt.Errorf("the lambda variable '%s' is not in scope.", v2.text)
+	}
+	if op, err := p.expect('w'); err != nil || op.text != "eq" {
+		return nil, fmt.Errorf("syntax error: 'eq' expected in the lambda.")
+	}
+	lit, err := p.expect('s')
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.expect(')'); err != nil {
+		return nil, err
+	}
+	return cmpExpr{"any", coll, lit.text}, nil
 }
