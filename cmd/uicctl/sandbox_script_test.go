@@ -27,6 +27,9 @@ var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
 //	sandbox stop            (also done at script end; writes the state file and request log)
 //	sandbox flush           (writes buffered request log lines)
 //	sandbox mfa UPN on|off  sandbox revoke UPN  sandbox appmgmt TENANT APPID on|off
+//	sandbox signin UPN FILE (the user at the browser: opens the first authorize URL found in
+//	                         FILE, signs in as UPN and follows the redirect, e.g. to
+//	                         uicctl consent's loopback listener)
 //
 // start sets UICCTL_CLOUD, SSL_CERT_FILE, SSL_CERT_DIR (an empty directory: only the sandbox
 // CA is trusted), CURL_CA_BUNDLE, UICCTL_SANDBOX_URL and AZURE_TENANT_ID, AZURE_CLIENT_ID,
@@ -79,6 +82,16 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sandbox appmgmt TENANT APPID on|off")
 		}
 		ts.Check(get().SetAppManagement(args[1], args[2], onOff(args[3])))
+	case "signin":
+		if len(args) != 3 {
+			ts.Fatalf("usage: sandbox signin UPN FILE")
+		}
+		sb := get()
+		u := authorizeURLIn(ts.ReadFile(args[2]), sb.URL())
+		if u == "" {
+			ts.Fatalf("no authorize URL of the sandbox in %s", args[2])
+		}
+		ts.Check(sb.Browse(context.Background(), u, args[1]))
 	default:
 		ts.Fatalf("unknown sandbox subcommand %q", args[0])
 	}
@@ -146,4 +159,15 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 		ts.Setenv(k, v)
 	}
 	fmt.Fprintf(ts.Stdout(), "sandbox listening on %s\n", sb.URL())
+}
+
+// authorizeURLIn finds the first URL of the sandbox's authorize endpoint in text.
+func authorizeURLIn(text, base string) string {
+	for _, f := range strings.Fields(text) {
+		f = strings.Trim(f, "<>\"'()")
+		if strings.HasPrefix(f, base+"/") && strings.Contains(f, "/oauth2/v2.0/authorize?") {
+			return f
+		}
+	}
+	return ""
 }

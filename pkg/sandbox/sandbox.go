@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -48,6 +50,7 @@ type Sandbox struct {
 	dir       string
 	ownDir    bool
 	caFile    string
+	caCert    *x509.Certificate
 	cloudFile string
 	graph     *graph.Service
 	signer    *signer
@@ -115,6 +118,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 
 	caPEM, leaf, err := newCA(time.Now())
 	if err != nil {
+		return fail(err)
+	}
+	blk, _ := pem.Decode(caPEM)
+	if s.caCert, err = x509.ParseCertificate(blk.Bytes); err != nil {
 		return fail(err)
 	}
 	s.caFile = filepath.Join(dir, "sandbox-ca.pem")
