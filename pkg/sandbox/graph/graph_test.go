@@ -503,3 +503,19 @@ func TestFilterAny(t *testing.T) {
 		t.Errorf("lambda with an unbound variable: %d %s", r.status, r.raw)
 	}
 }
+
+func TestOrganization(t *testing.T) {
+	f := newFixture(t)
+	r := f.do("operator", "GET", "/organization?$select=id,displayName,verifiedDomains", nil)
+	v, _ := r.body["value"].([]any)
+	if r.status != 200 || len(v) != 1 || str(v[0].(map[string]any), "id") != testTenant {
+		t.Fatalf("organization: %d %s", r.status, r.raw)
+	}
+	doms := v[0].(map[string]any)["verifiedDomains"].([]any)
+	if str(doms[0].(map[string]any), "name") != "contoso.onmicrosoft.com" {
+		t.Errorf("verified domains: %v", doms)
+	}
+	if r := f.do("operator", "GET", "/organization/"+otherTenant, nil); r.status != 404 {
+		t.Errorf("another tenant's organization: %d %s", r.status, r.raw)
+	}
+}

@@ -346,6 +346,8 @@ func (c *ctx) route() {
 		c.groups()
 	case "directoryObjects":
 		c.directoryObjects()
+	case "organization":
+		c.organization()
 	case "reports":
 		c.reports()
 	default:
