@@ -54,23 +54,23 @@ func TestSandboxGraphSDK(t *testing.T) {
 
 	// Create the app.
 	app := models.NewApplication()
-	app.SetDisplayName(ptr("uicctl acceptance"))
-	app.SetSignInAudience(ptr("AzureADMultipleOrgs"))
+	app.SetDisplayName(sdkPtr("uicctl acceptance"))
+	app.SetSignInAudience(sdkPtr("AzureADMultipleOrgs"))
 	web := models.NewWebApplication()
 	web.SetRedirectUris([]string{"http://localhost:8400/"})
 	app.SetWeb(web)
 	rra := models.NewRequiredResourceAccess()
-	rra.SetResourceAppId(ptr(graph.PartnerCenterAppID))
+	rra.SetResourceAppId(sdkPtr(graph.PartnerCenterAppID))
 	ra := models.NewResourceAccess()
-	ra.SetId(uuidPtr(t, "1cebfa2a-fb4d-419e-b5f9-839b4383e05a"))
-	ra.SetTypeEscaped(ptr("Scope"))
+	ra.SetId(sdkUUID(t, "1cebfa2a-fb4d-419e-b5f9-839b4383e05a"))
+	ra.SetTypeEscaped(sdkPtr("Scope"))
 	rra.SetResourceAccess([]models.ResourceAccessable{ra})
 	app.SetRequiredResourceAccess([]models.RequiredResourceAccessable{rra})
 	created, err := apps.Post(ctx, app, nil)
 	if err != nil {
-		t.Fatalf("create application: %v", describe(err))
+		t.Fatalf("create application: %v", describeGraphErr(err))
 	}
-	appObjectID, appID := deref(created.GetId()), deref(created.GetAppId())
+	appObjectID, appID := sdkStr(created.GetId()), sdkStr(created.GetAppId())
 	if appObjectID == "" || appID == "" {
 		t.Fatalf("created application without ids: %q %q", appObjectID, appID)
 	}
@@ -78,16 +78,16 @@ func TestSandboxGraphSDK(t *testing.T) {
 	// Add a password: the secret comes back once.
 	pwBody := applications.NewItemAddPasswordPostRequestBody()
 	pc := models.NewPasswordCredential()
-	pc.SetDisplayName(ptr("uicctl"))
+	pc.SetDisplayName(sdkPtr("uicctl"))
 	pwBody.SetPasswordCredential(pc)
 	pw, err := apps.ByApplicationId(appObjectID).AddPassword().Post(ctx, pwBody, nil)
 	if err != nil {
-		t.Fatalf("addPassword: %v", describe(err))
+		t.Fatalf("addPassword: %v", describeGraphErr(err))
 	}
-	if s := deref(pw.GetSecretText()); len(s) < 16 || deref(pw.GetHint()) != s[:3] {
-		t.Fatalf("addPassword returned a secret of %d characters with hint %q", len(s), deref(pw.GetHint()))
+	if s := sdkStr(pw.GetSecretText()); len(s) < 16 || sdkStr(pw.GetHint()) != s[:3] {
+		t.Fatalf("addPassword returned a secret of %d characters with hint %q", len(s), sdkStr(pw.GetHint()))
 	}
-	if _, ok := sb.Graph().VerifySecret(appID, deref(pw.GetSecretText())); !ok {
+	if _, ok := sb.Graph().VerifySecret(appID, sdkStr(pw.GetSecretText())); !ok {
 		t.Fatal("the sandbox does not accept the secret addPassword returned")
 	}
 
@@ -96,7 +96,7 @@ func TestSandboxGraphSDK(t *testing.T) {
 	sp.SetAppId(&appID)
 	createdSP, err := sps.Post(ctx, sp, nil)
 	if err != nil {
-		t.Fatalf("create service principal: %v", describe(err))
+		t.Fatalf("create service principal: %v", describeGraphErr(err))
 	}
 	filter := "appId eq '" + graph.PartnerCenterAppID + "'"
 	pcSPs, err := sps.Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
@@ -104,26 +104,26 @@ func TestSandboxGraphSDK(t *testing.T) {
 			Filter: &filter, Select: []string{"id", "appId", "oauth2PermissionScopes"}},
 	})
 	if err != nil || len(pcSPs.GetValue()) != 1 {
-		t.Fatalf("find the Partner Center service principal: %v", describe(err))
+		t.Fatalf("find the Partner Center service principal: %v", describeGraphErr(err))
 	}
 	pcSP := pcSPs.GetValue()[0]
-	if scopes := pcSP.GetOauth2PermissionScopes(); len(scopes) == 0 || deref(scopes[0].GetValue()) != "user_impersonation" {
+	if scopes := pcSP.GetOauth2PermissionScopes(); len(scopes) == 0 || sdkStr(scopes[0].GetValue()) != "user_impersonation" {
 		t.Fatalf("Partner Center scopes: %v", scopes)
 	}
 	grant := models.NewOAuth2PermissionGrant()
 	grant.SetClientId(createdSP.GetId())
 	grant.SetResourceId(pcSP.GetId())
-	grant.SetConsentType(ptr("AllPrincipals"))
-	grant.SetScope(ptr("user_impersonation"))
+	grant.SetConsentType(sdkPtr("AllPrincipals"))
+	grant.SetScope(sdkPtr("user_impersonation"))
 	createdGrant, err := grants.Post(ctx, grant, nil)
 	if err != nil {
-		t.Fatalf("create grant: %v", describe(err))
+		t.Fatalf("create grant: %v", describeGraphErr(err))
 	}
 
 	// Read everything back.
 	gotApp, err := apps.ByApplicationId(appObjectID).Get(ctx, nil)
 	if err != nil {
-		t.Fatalf("get application: %v", describe(err))
+		t.Fatalf("get application: %v", describeGraphErr(err))
 	}
 	if n := len(gotApp.GetPasswordCredentials()); n != 1 || gotApp.GetPasswordCredentials()[0].GetSecretText() != nil {
 		t.Errorf("application has %d password credentials (secret text must not come back)", n)
@@ -134,16 +134,16 @@ func TestSandboxGraphSDK(t *testing.T) {
 	spFilter := "appId eq '" + appID + "'"
 	gotSPs, err := sps.Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{Filter: &spFilter}})
-	if err != nil || len(gotSPs.GetValue()) != 1 || deref(gotSPs.GetValue()[0].GetId()) != deref(createdSP.GetId()) {
-		t.Fatalf("service principal read back: %v", describe(err))
+	if err != nil || len(gotSPs.GetValue()) != 1 || sdkStr(gotSPs.GetValue()[0].GetId()) != sdkStr(createdSP.GetId()) {
+		t.Fatalf("service principal read back: %v", describeGraphErr(err))
 	}
-	grantFilter := "clientId eq '" + deref(createdSP.GetId()) + "' and consentType eq 'AllPrincipals'"
+	grantFilter := "clientId eq '" + sdkStr(createdSP.GetId()) + "' and consentType eq 'AllPrincipals'"
 	gotGrants, err := grants.Get(ctx, &oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetRequestConfiguration{
 		QueryParameters: &oauth2permissiongrants.Oauth2PermissionGrantsRequestBuilderGetQueryParameters{Filter: &grantFilter}})
-	if err != nil || len(gotGrants.GetValue()) != 1 || deref(gotGrants.GetValue()[0].GetId()) != deref(createdGrant.GetId()) {
-		t.Fatalf("grant read back: %v", describe(err))
+	if err != nil || len(gotGrants.GetValue()) != 1 || sdkStr(gotGrants.GetValue()[0].GetId()) != sdkStr(createdGrant.GetId()) {
+		t.Fatalf("grant read back: %v", describeGraphErr(err))
 	}
-	if got := deref(gotGrants.GetValue()[0].GetScope()); got != "user_impersonation" {
+	if got := sdkStr(gotGrants.GetValue()[0].GetScope()); got != "user_impersonation" {
 		t.Errorf("grant scope %q", got)
 	}
 
@@ -151,7 +151,7 @@ func TestSandboxGraphSDK(t *testing.T) {
 	_, err = grants.Post(ctx, grant, nil)
 	var oe *odataerrors.ODataError
 	if !errors.As(err, &oe) || oe.ResponseStatusCode != http.StatusConflict {
-		t.Errorf("duplicate grant: %v", describe(err))
+		t.Errorf("duplicate grant: %v", describeGraphErr(err))
 	}
 }
 
@@ -228,9 +228,9 @@ func startSDK(ctx context.Context, t *testing.T) sdkEnv {
 	return sdkEnv{sb: sb, adapter: adapter, hc: hc}
 }
 
-func ptr[T any](v T) *T { return &v }
+func sdkPtr[T any](v T) *T { return &v }
 
-func uuidPtr(t *testing.T, s string) *uuid.UUID {
+func sdkUUID(t *testing.T, s string) *uuid.UUID {
 	t.Helper()
 	u, err := uuid.Parse(s)
 	if err != nil {
@@ -239,7 +239,7 @@ func uuidPtr(t *testing.T, s string) *uuid.UUID {
 	return &u
 }
 
-func deref(s *string) string {
+func sdkStr(s *string) string {
 	if s == nil {
 		return ""
 	}
@@ -247,13 +247,13 @@ func deref(s *string) string {
 }
 
 // describe renders an error with the OData code and message when Graph sent one.
-func describe(err error) string {
+func describeGraphErr(err error) string {
 	if err == nil {
 		return "<nil>"
 	}
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) && oe.GetErrorEscaped() != nil {
-		return err.Error() + ": " + deref(oe.GetErrorEscaped().GetCode()) + ": " + deref(oe.GetErrorEscaped().GetMessage())
+		return err.Error() + ": " + sdkStr(oe.GetErrorEscaped().GetCode()) + ": " + sdkStr(oe.GetErrorEscaped().GetMessage())
 	}
 	return err.Error()
 }
@@ -273,22 +273,22 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 	h := abs.NewRequestHeaders()
 	h.Add("Prefer", "create-if-missing")
 	app := models.NewApplication()
-	app.SetDisplayName(ptr("uicctl"))
+	app.SetDisplayName(sdkPtr("uicctl"))
 	cfg := &applicationswithuniquename.ApplicationsWithUniqueNameRequestBuilderPatchRequestConfiguration{Headers: h}
 	created, err := up.Patch(ctx, app, cfg)
-	if err != nil || created == nil || deref(created.GetUniqueName()) != name {
-		t.Fatalf("first upsert: %v, %v", created, describe(err))
+	if err != nil || created == nil || sdkStr(created.GetUniqueName()) != name {
+		t.Fatalf("first upsert: %v, %v", created, describeGraphErr(err))
 	}
 	again, err := up.Patch(ctx, app, cfg)
 	if err != nil || again != nil {
-		t.Fatalf("second upsert: %v, %v", again, describe(err))
+		t.Fatalf("second upsert: %v, %v", again, describeGraphErr(err))
 	}
 	missing := "missing"
 	_, err = applicationswithuniquename.NewApplicationsWithUniqueNameRequestBuilderInternal(map[string]string{}, adapter, &missing).
 		Patch(ctx, app, nil)
 	var oe *odataerrors.ODataError
 	if !errors.As(err, &oe) || oe.ResponseStatusCode != http.StatusNotFound {
-		t.Errorf("upsert without Prefer: %v", describe(err))
+		t.Errorf("upsert without Prefer: %v", describeGraphErr(err))
 	}
 
 	// $batch: three GETs, one of them a 404, parsed by the SDK's batch support.
@@ -321,7 +321,7 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 	}
 	res, err := batch.Send(ctx, adapter)
 	if err != nil {
-		t.Fatalf("batch: %v", describe(err))
+		t.Fatalf("batch: %v", describeGraphErr(err))
 	}
 	codes := res.GetStatusCodes()
 	if codes[ids[0]] != 200 || codes[ids[1]] != 200 || codes[ids[2]] != 404 {
@@ -330,11 +330,11 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 	apps, err := msgraphcore.GetBatchResponseById[models.ApplicationCollectionResponseable](res, ids[0],
 		models.CreateApplicationCollectionResponseFromDiscriminatorValue)
 	if err != nil || len(apps.GetValue()) != 1 {
-		t.Errorf("batch item 1: %v", describe(err))
+		t.Errorf("batch item 1: %v", describeGraphErr(err))
 	}
 	_, err = msgraphcore.GetBatchResponseById[models.Applicationable](res, ids[2], models.CreateApplicationFromDiscriminatorValue)
-	if !errors.As(err, &oe) || deref(oe.GetErrorEscaped().GetCode()) != "Request_ResourceNotFound" {
-		t.Errorf("batch item 3: %v", describe(err))
+	if !errors.As(err, &oe) || sdkStr(oe.GetErrorEscaped().GetCode()) != "Request_ResourceNotFound" {
+		t.Errorf("batch item 3: %v", describeGraphErr(err))
 	}
 
 	// Partner billing export: 202 + Location, operations, manifest, blobs.
@@ -343,14 +343,14 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 	period, full := billing.CURRENT_BILLINGPERIOD, billing.FULL_ATTRIBUTESET
 	body.SetBillingPeriod(&period)
 	body.SetAttributeSet(&full)
-	body.SetCurrencyCode(ptr("USD"))
+	body.SetCurrencyCode(sdkPtr("USD"))
 	hi := khttp.NewHeadersInspectionOptions()
 	hi.InspectResponseHeaders = true
 	op, err := rep.Partners().Billing().Usage().Unbilled().MicrosoftGraphPartnersBillingExport().Post(ctx, body,
 		&reports.PartnersBillingUsageUnbilledMicrosoftGraphPartnersBillingExportRequestBuilderPostRequestConfiguration{
 			Options: []abs.RequestOption{hi}})
 	if err != nil || op != nil {
-		t.Fatalf("export: %v, %v", op, describe(err))
+		t.Fatalf("export: %v, %v", op, describeGraphErr(err))
 	}
 	loc := hi.GetResponseHeaders().Get("Location")
 	if len(loc) != 1 {
@@ -364,7 +364,7 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 		}
 		got, err := rep.Partners().Billing().Operations().ByOperationId(opID).Get(ctx, nil)
 		if err != nil {
-			t.Fatalf("operation: %v", describe(err))
+			t.Fatalf("operation: %v", describeGraphErr(err))
 		}
 		// RunningOperationable adds nothing to Operationable, so every operation satisfies it:
 		// look for the richer types first.
@@ -385,12 +385,12 @@ func TestSandboxGraphSDKBatchUpsertExport(t *testing.T) {
 	}
 	m, err := rep.Partners().Billing().Manifests().ByManifestId(manifestID).Get(ctx, nil)
 	if err != nil {
-		t.Fatalf("manifest: %v", describe(err))
+		t.Fatalf("manifest: %v", describeGraphErr(err))
 	}
 	if int(*m.GetBlobCount()) != len(m.GetBlobs()) || len(m.GetBlobs()) == 0 {
 		t.Fatalf("manifest with %d blobs, blobCount %d", len(m.GetBlobs()), *m.GetBlobCount())
 	}
-	blobURL := deref(m.GetRootDirectory()) + "/" + deref(m.GetBlobs()[0].GetName()) + "?" + deref(m.GetSasToken())
+	blobURL := sdkStr(m.GetRootDirectory()) + "/" + sdkStr(m.GetBlobs()[0].GetName()) + "?" + sdkStr(m.GetSasToken())
 	resp, err := env.hc.Get(blobURL)
 	if err != nil {
 		t.Fatal(err)
