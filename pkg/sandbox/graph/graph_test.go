@@ -519,3 +519,14 @@ func TestOrganization(t *testing.T) {
 		t.Errorf("another tenant's organization: %d %s", r.status, r.raw)
 	}
 }
+
+func TestGrantID(t *testing.T) {
+	// Published grants (Azure/azure-cli issue 20974): the id is derived from the GUIDs.
+	const client, resource, principal = "b25985a8-9d2b-4fde-9fa7-6c4e43a8ddec", "a3efc889-f1b7-4532-9e01-91e32d1039f4", "182c8534-f413-487c-91a3-7addc80e35d5"
+	if got, want := grantID(client, resource, ""), "qIVZsiud3k-fp2xOQ6jd7InI76O38TJFngGR4y0QOfQ"; got != want {
+		t.Errorf("AllPrincipals grant id %q, want %q", got, want)
+	}
+	if got, want := grantID(client, resource, principal), "qIVZsiud3k-fp2xOQ6jd7InI76O38TJFngGR4y0QOfQ0hSwYE_R8SJGjet3IDjXV"; got != want {
+		t.Errorf("Principal grant id %q, want %q", got, want)
+	}
+}

@@ -456,15 +456,28 @@ func guidBytes(g string) []byte {
 	return b
 }
 
-// grantID derives an oauth2PermissionGrant id from what identifies it, so two requests for
-// the same grant meet on the same id.
-// UNCONFIRMED: real ids look like base64url of the client and resource GUIDs; not documented.
+// grantID derives an oauth2PermissionGrant id the way Entra's ids decode: base64url of the
+// client and resource GUIDs (and the principal's, for a Principal grant) in .NET byte
+// order. Two requests for the same grant meet on the same id.
+// Checked against published ids (Azure/azure-cli issue 20974); not documented.
 func grantID(clientID, resourceID, principalID string) string {
-	b := append(guidBytes(clientID), guidBytes(resourceID)...)
+	b := append(dotnetGUIDBytes(clientID), dotnetGUIDBytes(resourceID)...)
 	if principalID != "" {
-		b = append(b, guidBytes(principalID)...)
+		b = append(b, dotnetGUIDBytes(principalID)...)
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// dotnetGUIDBytes is Guid.ToByteArray: the first three groups little-endian.
+func dotnetGUIDBytes(g string) []byte {
+	b := guidBytes(g)
+	if len(b) != 16 {
+		return b
+	}
+	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
+	b[4], b[5] = b[5], b[4]
+	b[6], b[7] = b[7], b[6]
+	return b
 }
 
 func (c *ctx) grants() {
@@ -567,7 +580,7 @@ func (c *ctx) createGrant(t *tenant, body map[string]any) (*entity, bool) {
 	for _, g := range t.Grants {
 		if strings.EqualFold(g.str("clientId"), clientID) && strings.EqualFold(g.str("resourceId"), resourceID) &&
 			g.str("consentType") == consent && strings.EqualFold(g.str("principalId"), principalID) {
-			// UNCONFIRMED: status and code; the message is the one scripts report.
+			// As reported by terraform-provider-azuread users (issue 690): 409 with this code.
 			c.fail(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", "Permission entry already exists.")
 			return nil, false
 		}
