@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -58,12 +59,12 @@ func checkSecretsFile(ctx context.Context, t *spec.Tenant) []spec.Diagnostic {
 		return problems(ins.Problems)
 	}
 
-	_, err = secrets.Read(ctx, t.SecretsPath)
+	f, err := secrets.Read(ctx, t.SecretsPath)
 	var noKey *secrets.NoKeyError
 	var schema *secrets.SchemaError
 	switch {
 	case err == nil:
-		return nil
+		return crossCheck(t, f)
 	case errors.As(err, &noKey):
 		d := fromErr(spec.SeverityWarning, err)
 		d.Message += "; checked without decrypting"
@@ -73,4 +74,27 @@ func checkSecretsFile(ctx context.Context, t *spec.Tenant) []spec.Diagnostic {
 	default:
 		return []spec.Diagnostic{fromErr(spec.SeverityError, err)}
 	}
+}
+
+// crossCheck compares the decrypted file with the spec where both name the same thing.
+// Neither a client ID nor an account is a secret, so both may be shown.
+func crossCheck(t *spec.Tenant, f *secrets.File) []spec.Diagnostic {
+	var out []spec.Diagnostic
+	p := t.Partner
+	if app := p.Application.AppID; app != "" && f.ClientID != "" && !strings.EqualFold(app, f.ClientID) {
+		pos := p.PosOf("application.appId")
+		out = append(out, spec.Diagnostic{File: t.Path, Line: pos.Line, Column: pos.Column, Path: "application.appId",
+			Severity: spec.SeverityError,
+			Message:  fmt.Sprintf("is %s but %s holds the credentials of client %s", app, t.SecretsPath, f.ClientID),
+			Hint:     "point appId at the app the secrets belong to, or move that tenant's secrets file here"})
+	}
+	want, got := p.PartnerCenter.Consent.Account, f.RefreshToken.Account
+	if want != "" && got != "" && !f.RefreshToken.Value.IsZero() && !strings.EqualFold(want, got) {
+		pos := p.PosOf("partnerCenter.consent.account")
+		out = append(out, spec.Diagnostic{File: t.Path, Line: pos.Line, Column: pos.Column, Path: "partnerCenter.consent.account",
+			Severity: spec.SeverityWarning,
+			Message:  fmt.Sprintf("is %s but the refresh token in %s was issued to %s", want, t.SecretsPath, got),
+			Hint:     "run uicctl consent to sign in as " + want + ", or correct the account in partner.yaml"})
+	}
+	return out
 }
