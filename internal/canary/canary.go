@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Prefix starts every canary, so a leak report is recognisable at a glance.
@@ -155,4 +156,29 @@ func Report(leaks []Leak) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// Check fails t once per leak found in outputs (name -> content, e.g. "stdout") and in the
+// files under dirs (the except paths are relative to their dir, slash-separated). It is the
+// one-call form for Go tests that run a command in-process.
+func (s *Set) Check(t testing.TB, outputs map[string]string, dirs []string, except ...string) {
+	t.Helper()
+	skip := map[string]bool{}
+	for _, e := range except {
+		skip[e] = true
+	}
+	var leaks []Leak
+	for _, name := range sortedKeys(outputs) {
+		leaks = append(leaks, s.Scan(name, []byte(outputs[name]))...)
+	}
+	for _, d := range dirs {
+		ls, err := s.ScanDir(d, func(rel string) bool { return skip[rel] })
+		if err != nil {
+			t.Errorf("canary: scanning %s: %v", d, err)
+		}
+		leaks = append(leaks, ls...)
+	}
+	for _, l := range leaks {
+		t.Error(l.String())
+	}
 }

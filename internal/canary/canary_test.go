@@ -64,3 +64,37 @@ func TestScanDir(t *testing.T) {
 		t.Errorf("ScanDir (-want +got):\n%s", diff)
 	}
 }
+
+// recorder is a testing.TB that records failures instead of failing.
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Error(args ...any) { r.errs = append(r.errs, fmt.Sprint(args...)) }
+func (r *recorder) Errorf(f string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(f, args...))
+}
+
+func TestCheck(t *testing.T) {
+	var s Set
+	v := s.Plant("clientSecret")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "out.json"), []byte(v), 0o600)
+	os.WriteFile(filepath.Join(dir, "ok.json"), []byte("{}"), 0o600)
+	r := &recorder{TB: t}
+	s.Check(r, map[string]string{"stdout": "fine", "stderr": "uicctl: error: " + v}, []string{dir})
+	want := []string{
+		`canary "clientSecret" leaked into stderr (clear)`,
+		`canary "clientSecret" leaked into out.json (clear)`,
+	}
+	if diff := cmp.Diff(want, r.errs); diff != "" {
+		t.Errorf("Check (-want +got):\n%s", diff)
+	}
+	r = &recorder{TB: t}
+	s.Check(r, map[string]string{"stdout": "fine"}, []string{dir}, "out.json")
+	if len(r.errs) != 0 {
+		t.Errorf("excepted file still reported: %v", r.errs)
+	}
+}
