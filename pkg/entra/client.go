@@ -1,0 +1,123 @@
+package entra
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	graphauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	kjson "github.com/microsoft/kiota-serialization-json-go"
+	ktext "github.com/microsoft/kiota-serialization-text-go"
+	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"github.com/useitcloud/uicctl/pkg/cloud"
+)
+
+// Options tune a Client. The zero value is what the CLI uses.
+type Options struct {
+	// MaxRetries bounds how often one request answered 429, 503 or 504 is retried (kiota's
+	// retry handler, honouring Retry-After). 0 means 6; kiota caps it at 10.
+	MaxRetries int
+	// Timeout bounds one request with its retries. 0 means 5 minutes.
+	Timeout time.Duration
+}
+
+// A Client reads and writes Microsoft Graph for any tenant the credential may sign in to.
+// It is safe for concurrent use: tenants share one HTTP client and its connections.
+type Client struct {
+	cloud     cloud.Cloud
+	cred      azcore.TokenCredential
+	hc        *http.Client
+	graphHost string
+	scopes    []string
+}
+
+var registerOnce sync.Once
+
+// register installs the JSON and text (de)serialisers the generated request builders look
+// up (the root msgraph package would do this, and doubles the build), and the error
+// factory of $batch items.
+func register() {
+	registerOnce.Do(func() {
+		abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return kjson.NewJsonSerializationWriterFactory() })
+		abs.RegisterDefaultSerializer(func() absser.SerializationWriterFactory { return ktext.NewTextSerializationWriterFactory() })
+		abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return kjson.NewJsonParseNodeFactory() })
+		abs.RegisterDefaultDeserializer(func() absser.ParseNodeFactory { return ktext.NewTextParseNodeFactory() })
+		msgraphcore.RegisterError(msgraphcore.BatchRequestErrorRegistryKey, abs.ErrorMappings{
+			"4XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+			"5XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+		})
+	})
+}
+
+// New returns a Graph client for cloud c that signs in with cred, one token per tenant.
+func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, error) {
+	if cred == nil {
+		return nil, errors.New("no credential")
+	}
+	u, err := url.Parse(c.Graph)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return nil, fmt.Errorf("invalid Graph base URL %q: must be absolute https", c.Graph)
+	}
+	register()
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 6
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Minute
+	}
+	parent := testOnlyTransport
+	if parent == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// A fleet run talks to one Graph host from many goroutines: keep their connections.
+		tr.MaxIdleConnsPerHost = 64
+		parent = tr
+	}
+	mw := msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{})
+	for i, m := range mw {
+		if _, ok := m.(*khttp.RetryHandler); ok {
+			mw[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+				MaxRetries: opts.MaxRetries,
+				ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
+					return true
+				},
+			})
+		}
+	}
+	audience := c.GraphAudience
+	if audience == "" {
+		audience = cloud.PublicGraphAudience
+	}
+	return &Client{
+		cloud:     c,
+		cred:      cred,
+		hc:        &http.Client{Timeout: opts.Timeout, Transport: khttp.NewCustomTransportWithParentTransport(parent, mw...)},
+		graphHost: u.Hostname(),
+		scopes:    []string{cloud.Scope(audience)},
+	}, nil
+}
+
+// adapter returns a request adapter whose token is for tenantID. Adapters are cheap; the
+// HTTP client and the credential's token cache are shared.
+func (c *Client) adapter(tenantID string) (*msgraphcore.GraphRequestAdapterBase, error) {
+	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
+		tenantCredential{cred: c.cred, tenant: tenantID}, c.scopes, []string{c.graphHost})
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up Graph authentication: %w", err)
+	}
+	a, err := msgraphcore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
+		auth, msgraphcore.GraphClientOptions{}, nil, nil, c.hc)
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up the Graph client: %w", err)
+	}
+	a.SetBaseUrl(c.cloud.Graph)
+	return a, nil
+}
