@@ -342,8 +342,16 @@ func TestConsentObjects(t *testing.T) {
 	if got := f.svc.AppRoles(otherTenant, appID, GraphAppID); !cmp.Equal(got, []string{"Directory.Read.All"}) {
 		t.Errorf("AppRoles = %v", got)
 	}
-	if r = f.do("other", "POST", "/servicePrincipals/"+graphSP+"/appRoleAssignedTo", assign); r.status != 400 {
+	aid := str(r.body, "id")
+	if r = f.do("other", "POST", "/servicePrincipals/"+graphSP+"/appRoleAssignedTo", assign); r.status != 409 {
 		t.Errorf("duplicate assignment: %d %s", r.status, r.raw)
+	}
+	if r = f.do("other", "DELETE", "/servicePrincipals/"+graphSP+"/appRoleAssignedTo/"+aid, nil); r.status != 204 {
+		t.Errorf("revoke: %d %s", r.status, r.raw)
+	}
+	if r = f.do("other", "DELETE", "/servicePrincipals/"+graphSP+"/appRoleAssignedTo/"+aid, nil); r.status != 400 ||
+		!strings.Contains(string(r.raw), "EntitlementGrant being updated or deleted is not found.") {
+		t.Errorf("revoke again: %d %s", r.status, r.raw)
 	}
 
 	r = f.do("other", "GET", "/groups?$filter=displayName eq 'AdminAgents'&$select=id", nil)

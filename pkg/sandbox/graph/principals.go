@@ -352,7 +352,16 @@ func (c *ctx) assignments(key, keyValue string, assignedTo bool, assignID string
 		if assignedTo {
 			field = "resourceId"
 		}
-		if sp == nil || a == nil || a.str(field) != sp.str("id") || !c.visible(a) {
+		if sp == nil {
+			c.notFound(keyValue)
+			return
+		}
+		if a == nil || a.str(field) != sp.str("id") || !c.visible(a) {
+			if write {
+				// As microsoft-graph-docs-contrib#3614 shows it.
+				c.fail(http.StatusBadRequest, "Request_BadRequest", "EntitlementGrant being updated or deleted is not found.")
+				return
+			}
 			c.notFound(assignID)
 			return
 		}
@@ -425,8 +434,9 @@ func (c *ctx) createAssignment(t *tenant, pathSP *entity, assignedTo bool, body 
 	for _, a := range t.Assignments {
 		if strings.EqualFold(a.str("principalId"), principalID) && strings.EqualFold(a.str("resourceId"), resourceID) &&
 			strings.EqualFold(a.str("appRoleId"), roleID) {
-			// UNCONFIRMED: status 400 as reported by terraform-provider-azuread users.
-			c.fail(http.StatusBadRequest, "Request_BadRequest", "Permission being assigned already exists on the object")
+			// 409 "EntitlementGrant entry already exists" as msgraph-bicep-types#161 reports it.
+			// UNCONFIRMED: the code (that report shows only the status).
+			c.fail(http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue", "EntitlementGrant entry already exists.")
 			return nil, false
 		}
 	}
