@@ -3,6 +3,7 @@ package secrets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -310,5 +311,48 @@ func TestUpdateWaitsForTheLock(t *testing.T) {
 	unlock()
 	if changed, err := Update(context.Background(), p, func(f *File) error { f.ClientID = ""; return nil }); err != nil || !changed {
 		t.Fatalf("after unlock: changed=%v err=%v", changed, err)
+	}
+}
+
+// Goroutines of one process serialise on the lock too: each takes it through its own open
+// file description.
+func TestConcurrentUpdatesInProcess(t *testing.T) {
+	env := newTestEnv(t)
+	p := env.path("contoso")
+	mustCreate(t, p)
+	const writers, each = 6, 8
+	errs := make(chan error, writers)
+	for w := range writers {
+		go func() {
+			for i := range each {
+				key := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := modify(context.Background(), p, func(*File) ([]change, error) {
+					return []change{{path: []string{"log", key}, text: "applied"}}, nil
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.decrypt(); err != nil {
+		t.Fatal(err)
+	}
+	for w := range writers {
+		for i := range each {
+			if _, ok := lookup(d.tree.Branches[0], []string{"log", fmt.Sprintf("w%d-%d", w, i)}); !ok {
+				t.Errorf("update w%d-%d lost", w, i)
+			}
+		}
 	}
 }

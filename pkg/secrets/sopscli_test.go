@@ -64,6 +64,7 @@ clientSecret:
     endDateTime: "2027-05-01T00:00:00Z"
 refreshToken:
     value: rt-from-sops
+    issuedAt: 2026-11-01T09:30:00Z
     account: svc-uic@contoso.onmicrosoft.com
 notes:
     owner: team-billing
@@ -82,7 +83,7 @@ notes:
 		t.Fatalf("Read of a sops-made file: %v", err)
 	}
 	if got.ClientSecret.Value.Reveal() != "from-sops-encrypt" || got.RefreshToken.Value.Reveal() != "rt-from-sops-set" ||
-		!got.ClientSecret.EndDateTime.Equal(end) {
+		!got.ClientSecret.EndDateTime.Equal(end) || !got.RefreshToken.IssuedAt.Equal(issued) {
 		t.Errorf("Read got %+v", got)
 	}
 	if _, err := Update(ctx, p, func(f *File) error {
