@@ -33,6 +33,7 @@ type CLI struct {
 
 	Init     initCmd     `cmd:"" help:"Scaffold a fleet repository or add a tenant to one."`
 	Validate validateCmd `cmd:"" help:"Check partner.yaml and secrets files offline."`
+	Plan     planCmd     `cmd:"" help:"Show the changes that bring each tenant to its spec (read-only)."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of partner.yaml."`
 	Version  versionCmd  `cmd:"" help:"Print the uicctl version."`
 	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`
@@ -123,8 +124,8 @@ func report(w io.Writer, err error) int {
 	if errors.As(err, &ec) {
 		code = ec.ExitCode()
 	}
-	if _, silent := err.(exitStatus); silent {
-		return code
+	if st := exitStatus(0); errors.As(err, &st) && err.Error() == st.Error() {
+		return code // the command already reported why
 	}
 	fmt.Fprintf(w, "uicctl: error: %s\n", oneLine(err.Error()))
 	for _, h := range hints(err) {

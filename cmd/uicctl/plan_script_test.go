@@ -194,5 +194,11 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 	ctx := context.Background()
 	// Encrypting needs only the recipients of the .sops.yaml above dir, not a private key.
 	ts.Check(secrets.Create(ctx, filepath.Join(dir, "secrets.sops.yaml"), f))
+	// For cmpenv goldens: IDs and dates the sandbox chose.
+	ts.Setenv("APP_ID", appID)
+	ts.Setenv("APP_OBJECT_ID", app["id"].(string))
+	ts.Setenv("SP_ID", spID)
+	ts.Setenv("KEY_ID", f.ClientSecret.KeyID)
+	ts.Setenv("SECRET_END", end.Format(time.RFC3339))
 	fmt.Fprintf(ts.Stdout(), "provisioned %s app %s key %s\n", name, appID, strings.ToLower(f.ClientSecret.KeyID))
 }

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func init() {
+	scriptCmds["golden"] = cmdGolden
+}
+
+// goldenVars are values a sandbox run chooses anew (IDs, dates); golden files name them as
+// ${VAR} so they hold across runs.
+var goldenVars = []string{"TENANT_ID_0", "TENANT_ID_1", "TENANT_ID_2", "APP_ID", "SP_ID", "KEY_ID", "APP_OBJECT_ID", "SECRET_END", "SECRET_DAY"}
+
+// cmdGolden compares the last command's stdout (or stderr) with
+// testdata/golden/NAME, after writing the run's variable values back as ${VAR}.
+// go test -update rewrites the file; review the diff like code.
+//
+//	golden stdout|stderr NAME
+func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || (args[0] != "stdout" && args[0] != "stderr") {
+		ts.Fatalf("usage: golden stdout|stderr NAME")
+	}
+	got := ts.ReadFile(args[0])
+	type kv struct{ k, v string }
+	var vars []kv
+	for _, k := range goldenVars {
+		if v := ts.Getenv(k); v != "" {
+			vars = append(vars, kv{k, v})
+		}
+	}
+	// Longest values first, so a value that contains another is replaced whole.
+	sort.SliceStable(vars, func(i, j int) bool { return len(vars[i].v) > len(vars[j].v) })
+	for _, x := range vars {
+		got = strings.ReplaceAll(got, x.v, "${"+x.k+"}")
+	}
+	path := filepath.Join(goldenDir, args[1])
+	if *update {
+		ts.Check(os.MkdirAll(filepath.Dir(path), 0o755))
+		ts.Check(os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		ts.Fatalf("no golden file (go test ./cmd/uicctl -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		ts.Fatalf("%s differs from %s (-want +got):\n%s", args[0], path, diff)
+	}
+}
+
+var goldenDir = func() string {
+	abs, err := filepath.Abs("../../testdata/golden")
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}()

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/plan"
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+type planCmd struct {
+	Paths            []string `arg:"" optional:"" name:"path" help:"partner.yaml files or folders searched for them (default: .)."`
+	Out              string   `placeholder:"FILE" help:"Also write the plan to FILE (JSON with digests of the spec and the observed state; never a secret value) for apply --plan."`
+	DetailedExitcode bool     `help:"Exit 2 when changes are pending (0 when none; manual steps do not count)."`
+}
+
+// testOnlyNow, when set, is the clock plan computes with.
+var testOnlyNow func() time.Time
+
+func (c *planCmd) Run(app *App) error {
+	fleet, err := loadFleet(app, c.Paths)
+	if err != nil {
+		return err
+	}
+	p, err := makePlan(app, fleet)
+	if err != nil {
+		return err
+	}
+	if err := writePlan(app, p); err != nil {
+		return err
+	}
+	if c.Out != "" {
+		var b bytesBuffer
+		if err := plan.WriteJSON(&b, p); err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(c.Out, b, 0o644); err != nil {
+			return err
+		}
+	}
+	if p.Summary.Errors > 0 {
+		return &planFailed{p.Summary.Errors, len(p.Tenants)}
+	}
+	if c.DetailedExitcode && p.Pending() {
+		return exitStatus(2)
+	}
+	return nil
+}
+
+type bytesBuffer []byte
+
+func (b *bytesBuffer) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+
+// planFailed ends plan with exit 1 after the plan of the other tenants was written.
+type planFailed struct{ failed, total int }
+
+func (e *planFailed) Error() string {
+	return fmt.Sprintf("%d of %d %s could not be planned", e.failed, e.total, plural(e.total, "tenant", "tenants"))
+}
+
+func (e *planFailed) Hint() string {
+	return "the errors are listed with each tenant above; the other tenants were planned"
+}
+
+func writePlan(app *App, p *plan.Plan) error {
+	switch app.Output {
+	case "json":
+		return plan.WriteJSON(app.Stdout, p)
+	case "markdown":
+		return plan.WriteMarkdown(app.Stdout, p)
+	default:
+		return plan.WriteText(app.Stdout, p, plan.TextOptions{Color: app.color(app.Stdout)})
+	}
+}
+
+// color reports whether w is a terminal and colour is wanted (no --no-color, no NO_COLOR).
+func (a *App) color(w io.Writer) bool {
+	return !a.NoColor && a.Getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// graphClient connects to Graph with the operator's credential for the selected cloud.
+func graphClient(app *App) (*entra.Client, error) {
+	cl, err := cloud.Lookup(app.Cloud)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := entra.NewCredential(cl)
+	if err != nil {
+		return nil, err
+	}
+	return entra.New(cl, cred, entra.Options{})
+}
+
+// makePlan observes and plans every tenant, app.Parallelism at a time. A tenant that fails
+// (invalid spec, unreadable secrets, Graph error) is reported in its place; the others are
+// planned all the same.
+func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
+	now := time.Now
+	if testOnlyNow != nil {
+		now = testOnlyNow
+	}
+	var client *entra.Client
+	needGraph := false
+	for _, t := range fleet.Tenants {
+		needGraph = needGraph || t.Partner != nil
+	}
+	if needGraph {
+		var err error
+		if client, err = graphClient(app); err != nil {
+			return nil, err
+		}
+	}
+	progress := newProgress(app, len(fleet.Tenants))
+	out := make([]plan.Tenant, len(fleet.Tenants))
+	sem := make(chan struct{}, app.Parallelism)
+	var wg sync.WaitGroup
+	for i := range fleet.Tenants {
+		t := &fleet.Tenants[i]
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i] = planTenant(app.Ctx, client, t, fleet, now())
+			progress.done()
+		})
+	}
+	wg.Wait()
+	progress.finish()
+	if err := app.Ctx.Err(); err != nil {
+		return nil, err
+	}
+	return plan.New(out), nil
+}
+
+func planTenant(ctx context.Context, client *entra.Client, t *spec.Tenant, fleet *spec.Fleet, now time.Time) plan.Tenant {
+	res := plan.Tenant{Name: spec.ShardKey(*t), Path: t.Path}
+	if t.Partner == nil {
+		n := 0
+		for _, d := range fleet.Diagnostics {
+			if d.File == t.Path && d.Severity == spec.SeverityError {
+				n++
+			}
+		}
+		res.Error = fmt.Sprintf("partner.yaml is invalid (%s)", count(n, "error", "errors"))
+		res.Hint = "uicctl validate " + t.Path + " lists them with their positions"
+		return res
+	}
+	p := t.Partner
+	res.Name, res.TenantID = p.Name, p.TenantID
+	fail := func(err error) plan.Tenant {
+		res.Error = oneLine(err.Error())
+		if h := hints(err); len(h) > 0 {
+			res.Hint = oneLine(h[0])
+		}
+		return res
+	}
+	sec, err := readSecretsMeta(ctx, t.SecretsPath)
+	if err != nil {
+		return fail(err)
+	}
+	q := entra.Query{UniqueName: p.Application.UniqueName, AppID: p.Application.AppID, KnownAppID: sec.ClientID}
+	for _, perm := range p.Application.Permissions {
+		q.ResourceAppIDs = append(q.ResourceAppIDs, perm.ResourceAppID)
+	}
+	obs, err := client.Observe(ctx, p.TenantID, q)
+	if err != nil {
+		return fail(err)
+	}
+	tp, err := plan.Compute(plan.Input{Name: p.Name, Path: t.Path, Spec: p, Secrets: sec, Observed: obs, Now: now})
+	if err != nil {
+		return fail(err)
+	}
+	return tp
+}
+
+// readSecretsMeta reads what plan needs from the secrets file: identifiers and dates, never
+// a value (plan.Secrets has no field for one). A missing file is a tenant not applied yet.
+func readSecretsMeta(ctx context.Context, path string) (plan.Secrets, error) {
+	f, err := secrets.Read(ctx, path)
+	var nf *secrets.NotFoundError
+	if errors.As(err, &nf) {
+		return plan.Secrets{}, nil
+	}
+	if err != nil {
+		return plan.Secrets{}, err
+	}
+	return plan.Secrets{
+		Found: true, ClientID: f.ClientID,
+		SecretKeyID: f.ClientSecret.KeyID, SecretEnd: f.ClientSecret.EndDateTime,
+		HasRefreshToken: !f.RefreshToken.Value.IsZero(), TokenIssued: f.RefreshToken.IssuedAt, TokenAccount: f.RefreshToken.Account,
+	}, nil
+}
+
+// progress shows "planned N/M tenants" on stderr when it is a terminal; nothing otherwise,
+// so CI logs and pipes stay clean.
+type progress struct {
+	w     io.Writer
+	total int
+	n     atomic.Int64
+	mu    sync.Mutex
+}
+
+func newProgress(app *App, total int) *progress {
+	if !isTerminal(app.Stderr) || total < 2 {
+		return &progress{}
+	}
+	return &progress{w: app.Stderr, total: total}
+}
+
+func (p *progress) done() {
+	n := p.n.Add(1)
+	if p.w == nil {
+		return
+	}
+	p.mu.Lock()
+	fmt.Fprintf(p.w, "\ruicctl: %d/%d tenants", n, p.total)
+	p.mu.Unlock()
+}
+
+func (p *progress) finish() {
+	if p.w != nil {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
