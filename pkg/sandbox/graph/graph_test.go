@@ -41,6 +41,12 @@ func TestRequestErrors(t *testing.T) {
 			token:  "readonly", method: "POST", path: "/applications", body: map[string]any{"displayName": "x"},
 			wantStatus: 403, wantCode: "Authorization_RequestDenied", wantMessageStart: "Insufficient privileges",
 		},
+		"app role without directory read": {
+			reason: "granting an app role needs AppRoleAssignment.ReadWrite.All and Application.Read.All",
+			token:  "assign-only", method: "POST", path: "/servicePrincipals/" + stableGUID(testTenant, "sp", GraphAppID) + "/appRoleAssignedTo",
+			body:       map[string]any{"principalId": stableGUID(testTenant, "sp", operatorApp), "resourceId": stableGUID(testTenant, "sp", GraphAppID), "appRoleId": "7ab1d382-f21e-4acd-a863-ba3e13f7da61"},
+			wantStatus: 403, wantCode: "Authorization_RequestDenied",
+		},
 		"unknown property": {
 			reason: "a property the application type does not declare is refused",
 			token:  "operator", method: "POST", path: "/applications", body: map[string]any{"displayName": "x", "colour": "red"},

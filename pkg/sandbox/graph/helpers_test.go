@@ -64,6 +64,8 @@ func newFixture(t *testing.T) *fixture {
 		Roles: f.svc.AppRoles(otherTenant, operatorApp, GraphAppID)}
 	f.tok["readonly"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
 		Roles: []string{"Application.Read.All"}}
+	f.tok["assign-only"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
+		Roles: []string{"AppRoleAssignment.ReadWrite.All"}}
 	f.tok["pc"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://api.partnercenter.microsoft.com",
 		Roles: []string{"Application.ReadWrite.All"}}
 	mux := http.NewServeMux()

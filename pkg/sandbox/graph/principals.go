@@ -15,6 +15,10 @@ var (
 	permSPWrite    = []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.ReadWrite.All"}
 	permAssignRead = []string{"AppRoleAssignment.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permAssignWr   = []string{"AppRoleAssignment.ReadWrite.All"}
+	// permAssignDir is the second permission granting an app role needs: the documented
+	// least-privileged set is AppRoleAssignment.ReadWrite.All and Application.Read.All
+	// (serviceprincipal-post-approleassignedto).
+	permAssignDir  = []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permGrantRead  = []string{"DelegatedPermissionGrant.Read.All", "DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
 	permGrantWrite = []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.ReadWrite.All"}
 	permGroupRead  = []string{"GroupMember.Read.All", "GroupMember.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
@@ -311,7 +315,7 @@ func (c *ctx) assignments(key, keyValue string, assignedTo bool, assignID string
 		}
 		c.list(items, spec, q)
 	case c.r.Method == http.MethodPost && assignID == "":
-		if !c.allow(permAssignWr) {
+		if !c.allow(permAssignWr) || !c.allow(permAssignDir) {
 			return
 		}
 		body, ok := c.body()
@@ -334,7 +338,7 @@ func (c *ctx) assignments(key, keyValue string, assignedTo bool, assignID string
 			c.base+"/$metadata#servicePrincipals('"+sp.str("id")+"')/"+nav+"/$entity", nil))
 	case (c.r.Method == http.MethodGet || c.r.Method == http.MethodDelete) && assignID != "":
 		write := c.r.Method == http.MethodDelete
-		if (write && !c.has(permAssignWr...)) || (!write && !c.has(permAssignRead...)) {
+		if (write && !(c.has(permAssignWr...) && c.has(permAssignDir...))) || (!write && !c.has(permAssignRead...)) {
 			c.denied()
 			return
 		}
