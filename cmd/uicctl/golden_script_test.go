@@ -12,11 +12,22 @@ import (
 
 func init() {
 	scriptCmds["golden"] = cmdGolden
+	scriptCmds["expand"] = cmdExpand
+}
+
+// cmdExpand copies a file with $VAR and ${VAR} replaced from the script's environment, for
+// specs that name a sandbox tenant: expand SRC DST
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand SRC DST")
+	}
+	out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
 }
 
 // goldenVars are values a sandbox run chooses anew (IDs, dates); golden files name them as
 // ${VAR} so they hold across runs.
-var goldenVars = []string{"TENANT_ID_0", "TENANT_ID_1", "TENANT_ID_2", "APP_ID", "SP_ID", "KEY_ID", "APP_OBJECT_ID", "SECRET_END", "SECRET_DAY"}
+var goldenVars = []string{"TENANT_ID_0", "TENANT_ID_1", "TENANT_ID_2", "APP_ID", "SP_ID", "KEY_ID", "APP_OBJECT_ID", "TENANT_ID_3", "TENANT_ID_4", "TENANT_ID_5", "SECRET_END", "SECRET_DAY"}
 
 // cmdGolden compares the last command's stdout (or stderr) with
 // testdata/golden/NAME, after writing the run's variable values back as ${VAR}.

@@ -29,6 +29,35 @@ func init() {
 	scriptCmds["sbenv"] = cmdSBEnv
 	scriptCmds["graphcall"] = cmdGraphCall
 	scriptCmds["provision"] = cmdProvision
+	scriptCmds["requests"] = cmdRequests
+}
+
+// cmdRequests counts round trips from the sandbox request log: "requests mark FILE" notes
+// where the log ends, "requests since FILE" prints the requests made since the mark (method,
+// path, status), one per line, for stdout assertions.
+func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: requests mark|since FILE")
+	}
+	ts.Check(scriptSandbox(ts).FlushRequestLog())
+	lines := strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n")
+	switch args[0] {
+	case "mark":
+		ts.Setenv("REQUESTS_MARK", strconv.Itoa(len(lines)))
+	case "since":
+		from, _ := strconv.Atoi(ts.Getenv("REQUESTS_MARK"))
+		for _, l := range lines[from:] {
+			var e struct {
+				Method, Path string
+				Status       int
+			}
+			ts.Check(json.Unmarshal([]byte(l), &e))
+			fmt.Fprintf(ts.Stdout(), "%s %s %d\n", e.Method, e.Path, e.Status)
+		}
+		fmt.Fprintf(ts.Stdout(), "%d requests\n", len(lines)-from)
+	default:
+		ts.Fatalf("usage: requests mark|since FILE")
+	}
 }
 
 func scriptSandbox(ts *testscript.TestScript) *sandbox.Sandbox {
@@ -139,6 +168,7 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 	tokenAge := fs.Int("token-age", 1, "")
 	noToken := fs.Bool("no-token", false, "")
 	preconsent := fs.Bool("preconsent", false, "")
+	noSecret := fs.Bool("no-secret", false, "")
 	ts.Check(fs.Parse(args[3:]))
 	tenant, name, dir := args[0], args[1], ts.MkAbs(args[2])
 	hc, token := operatorHTTP(ts, tenant)
@@ -169,22 +199,31 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	sp := call("POST", "/servicePrincipals", map[string]any{"appId": appID})
 	spID := sp["id"].(string)
-	for _, res := range []string{pc.AppID, mp.AppID} {
-		r := call("GET", "/servicePrincipals(appId='"+res+"')?$select=id", nil)
-		call("POST", "/oauth2PermissionGrants", map[string]any{"clientId": spID, "consentType": "AllPrincipals", "resourceId": r["id"], "scope": "user_impersonation"})
+	for _, res := range []spec.KnownAPI{pc, mp} {
+		r := call("GET", "/servicePrincipals(appId='"+res.AppID+"')?$select=id", nil)
+		g := call("POST", "/oauth2PermissionGrants", map[string]any{"clientId": spID, "consentType": "AllPrincipals", "resourceId": r["id"], "scope": "user_impersonation"})
+		ts.Setenv("GRANT_ID_"+strings.ToUpper(strings.ReplaceAll(res.Alias, "-", "_")), g["id"].(string))
 	}
 	if *preconsent {
 		g := call("GET", "/groups?$filter=displayName%20eq%20'AdminAgents'&$select=id", nil)
 		gid := g["value"].([]any)[0].(map[string]any)["id"].(string)
 		call("POST", "/groups/"+gid+"/members/$ref", map[string]any{"@odata.id": scriptSandbox(ts).URL() + "/graph/v1.0/directoryObjects/" + spID})
 	}
+	// A negative -secret-days makes a secret that has already expired: it started 30 days
+	// before its end.
 	end := time.Now().Add(time.Duration(*secretDays) * 24 * time.Hour).UTC().Truncate(time.Second)
+	start := time.Now().UTC().Truncate(time.Second)
+	if s := end.Add(-30 * 24 * time.Hour); s.Before(start) {
+		start = s
+	}
 	pw := call("POST", "/applications(appId='"+appID+"')/addPassword", map[string]any{
-		"passwordCredential": map[string]any{"displayName": "uicctl", "endDateTime": end.Format(time.RFC3339)}})
+		"passwordCredential": map[string]any{"displayName": "uicctl", "startDateTime": start.Format(time.RFC3339), "endDateTime": end.Format(time.RFC3339)}})
 	f := &secrets.File{ClientID: appID}
-	f.ClientSecret.Value = secrets.NewValue(pw["secretText"].(string))
-	f.ClientSecret.KeyID = pw["keyId"].(string)
-	f.ClientSecret.EndDateTime = end
+	if !*noSecret {
+		f.ClientSecret.Value = secrets.NewValue(pw["secretText"].(string))
+		f.ClientSecret.KeyID = pw["keyId"].(string)
+		f.ClientSecret.EndDateTime = end
+	}
 	if !*noToken {
 		f.RefreshToken.Value = secrets.NewValue("1.AQ-canary-refresh-token-" + strconv.Itoa(len(name)))
 		f.RefreshToken.IssuedAt = time.Now().Add(-time.Duration(*tokenAge) * 24 * time.Hour).UTC().Truncate(time.Second)
@@ -198,7 +237,8 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("APP_ID", appID)
 	ts.Setenv("APP_OBJECT_ID", app["id"].(string))
 	ts.Setenv("SP_ID", spID)
-	ts.Setenv("KEY_ID", f.ClientSecret.KeyID)
+	ts.Setenv("KEY_ID", pw["keyId"].(string))
 	ts.Setenv("SECRET_END", end.Format(time.RFC3339))
-	fmt.Fprintf(ts.Stdout(), "provisioned %s app %s key %s\n", name, appID, strings.ToLower(f.ClientSecret.KeyID))
+	ts.Setenv("SECRET_DAY", end.Format("2006-01-02"))
+	fmt.Fprintf(ts.Stdout(), "provisioned %s app %s\n", name, appID)
 }

@@ -471,9 +471,10 @@ func (c *computer) clientSecret() {
 	}
 }
 
-// ageText renders a duration in days, or hours below a day.
+// ageText renders a duration in days (to the nearest day, so a secret made for 12 days reads
+// "12 days" a second later), or hours below a day.
 func ageText(d time.Duration) string {
-	if n := days(d); n >= 1 {
+	if n := days(d + 12*time.Hour); d >= 24*time.Hour {
 		if n == 1 {
 			return "1 day"
 		}
