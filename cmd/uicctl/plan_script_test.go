@@ -30,6 +30,37 @@ func init() {
 	scriptCmds["graphcall"] = cmdGraphCall
 	scriptCmds["provision"] = cmdProvision
 	scriptCmds["requests"] = cmdRequests
+	scriptCmds["faults"] = cmdFaults
+}
+
+// cmdFaults switches the running sandbox's faults, for a script that sets up a tenant
+// undisturbed first: faults [rate-429=F] [retry-after=D] [rate-5xx=F] [latency=D] [scope=a,b]
+// ("faults" alone switches them off).
+func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: faults [key=value...]")
+	}
+	var f sandbox.Faults
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		var err error
+		switch k {
+		case "rate-429":
+			f.Rate429, err = strconv.ParseFloat(v, 64)
+		case "rate-5xx":
+			f.Rate5xx, err = strconv.ParseFloat(v, 64)
+		case "retry-after":
+			f.RetryAfter, err = time.ParseDuration(v)
+		case "latency":
+			f.Latency, err = time.ParseDuration(v)
+		case "scope":
+			f.Scope = strings.Split(v, ",")
+		default:
+			ts.Fatalf("unknown fault %q", k)
+		}
+		ts.Check(err)
+	}
+	ts.Check(scriptSandbox(ts).SetFaults(f))
 }
 
 // cmdRequests counts round trips from the sandbox request log: "requests mark FILE" notes

@@ -33,7 +33,11 @@ func WriteText(w io.Writer, p *Plan, opt TextOptions) error {
 }
 
 func writeTenantText(b *strings.Builder, t *Tenant, opt TextOptions) {
-	fmt.Fprintf(b, "%s (%s, tenant %s)\n", t.Name, t.Path, t.TenantID)
+	if t.TenantID == "" {
+		fmt.Fprintf(b, "%s (%s)\n", t.Name, t.Path)
+	} else {
+		fmt.Fprintf(b, "%s (%s, tenant %s)\n", t.Name, t.Path, t.TenantID)
+	}
 	if t.Error != "" {
 		fmt.Fprintf(b, "  error: %s\n", t.Error)
 		if t.Hint != "" {
