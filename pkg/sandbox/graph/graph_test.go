@@ -90,6 +90,12 @@ func TestRequestErrors(t *testing.T) {
 			token:  "operator", method: "POST", path: "/applications", body: "{", wantStatus: 400, wantCode: "BadRequest",
 			wantMessageStart: "Unable to read JSON request payload.",
 		},
+		"form content type": {
+			reason: "curl -d without a JSON Content-Type",
+			token:  "operator", method: "POST", path: "/applications", body: `{"displayName":"x"}`,
+			headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, wantStatus: 400, wantCode: "BadRequest",
+			wantMessageStart: "Unable to read JSON request payload.",
+		},
 		"missing application": {
 			reason: "GET of an unknown id is the directory's 404",
 			token:  "operator", method: "GET", path: "/applications/44444444-4444-4444-8444-444444444444",

@@ -224,8 +224,10 @@ func (c *ctx) rawBody() ([]byte, bool) {
 	}
 	ct := strings.ToLower(c.r.Header.Get("Content-Type"))
 	if len(bytes.TrimSpace(raw)) > 0 && ct != "" && !strings.HasPrefix(ct, "application/json") {
-		// UNCONFIRMED: status and text for a non-JSON content type.
-		c.fail(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The content type '"+ct+"' is not supported.")
+		// Graph's payload-reading error names the Content-Type header; curl -d without
+		// -H 'Content-Type: application/json' sends a form type and lands here.
+		// UNCONFIRMED: that a wrong content type gets this 400 rather than a 415.
+		c.fail(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
 		return nil, false
 	}
 	return raw, true
