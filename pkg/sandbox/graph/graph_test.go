@@ -486,6 +486,13 @@ func TestTokenKinds(t *testing.T) {
 	if r = f.do("owner", "PATCH", "/applications/"+opApp.ObjectID, map[string]any{"notes": "x"}); r.status != 404 {
 		t.Errorf("OwnedBy PATCH of an app it does not own: %d %s", r.status, r.raw)
 	}
+	if r = f.do("owner", "POST", "/servicePrincipals", map[string]any{"appId": operatorApp}); r.status != 409 {
+		t.Errorf("OwnedBy instantiating an app whose SP exists: %d %s", r.status, r.raw)
+	}
+	r = f.do("operator", "POST", "/applications", map[string]any{"displayName": "not owned"})
+	if r = f.do("owner", "POST", "/servicePrincipals", map[string]any{"appId": str(r.body, "appId")}); r.status != 403 {
+		t.Errorf("OwnedBy instantiating an app it does not own: %d %s", r.status, r.raw)
+	}
 	// Object ids and alternate keys match regardless of case.
 	if r = f.do("operator", "GET", "/applications/"+strings.ToUpper(owned), nil); r.status != 200 {
 		t.Errorf("upper-case object id: %d %s", r.status, r.raw)

@@ -213,6 +213,11 @@ func (c *ctx) createSP(t *tenant, body map[string]any) (*entity, bool) {
 		noBacking()
 		return nil, false
 	}
+	if c.ownedByOnly() && loc.tenant == t.ID && app.Owner != c.p.ObjectID {
+		// Application.ReadWrite.OwnedBy instantiates only the apps the caller owns.
+		c.denied()
+		return nil, false
+	}
 	if loc.tenant != t.ID && app.str("signInAudience") == "AzureADMyOrg" {
 		// UNCONFIRMED: a single-tenant app instantiated in another tenant fails like a missing app.
 		noBacking()
