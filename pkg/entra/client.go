@@ -81,16 +81,27 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 		tr.MaxIdleConnsPerHost = 64
 		parent = tr
 	}
-	mw := msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{})
-	for i, m := range mw {
-		if _, ok := m.(*khttp.RetryHandler); ok {
-			mw[i] = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+	var mw []khttp.Middleware
+	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{}) {
+		switch m.(type) {
+		case *khttp.RetryHandler:
+			m = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 				MaxRetries: opts.MaxRetries,
+				// Without Retry-After (a 503 or 504 often has none), back off from 1 s
+				// (1, 2, 4 s ... plus jitter) rather than kiota's 3 s.
+				DelaySeconds: 1,
 				ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
 					return true
 				},
 			})
+		case *khttp.CompressionHandler:
+			// Dropped: it gzips the body of a request copy but sets Content-Encoding on the
+			// header map the copy shares with the original, so a POST retried after a 429
+			// goes out as plain JSON labelled gzip and Graph answers 400 (kiota-http-go
+			// v1.5.4, seen with 30% 429s). Our bodies are a few kilobytes.
+			continue
 		}
+		mw = append(mw, m)
 	}
 	audience := c.GraphAudience
 	if audience == "" {
