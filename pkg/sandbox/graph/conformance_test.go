@@ -56,10 +56,11 @@ func TestConformance(t *testing.T) {
 		exact        bool              // the response has exactly these keys
 		capture      map[string]string // var -> top-level key, or "value.0.key"
 		noBody       bool
+		context      string // the documented @odata.context after $metadata
 	}
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	steps := []step{
-		{name: "create application", doc: "A3 Create, A2 sample 201", method: "POST", path: "/applications",
+		{name: "create application", doc: "A3 Create, A2 sample 201", context: "#applications/$entity", method: "POST", path: "/applications",
 			body: map[string]any{"displayName": "Partner Center Web App", "signInAudience": "AzureADMultipleOrgs",
 				"web": map[string]any{"redirectUris": []any{"http://localhost:8400/"},
 					"implicitGrantSettings": map[string]any{"enableIdTokenIssuance": false, "enableAccessTokenIssuance": false}},
@@ -68,9 +69,9 @@ func TestConformance(t *testing.T) {
 			status: 201, header: jsonCT,
 			keys:    []string{"@odata.context", "id", "appId", "displayName", "signInAudience", "identifierUris", "web", "requiredResourceAccess", "passwordCredentials"},
 			capture: map[string]string{"app": "id", "appId": "appId"}},
-		{name: "list by appId", doc: "A3 List and filter", method: "GET", path: "/applications?$filter=appId eq '{appId}'",
+		{name: "list by appId", doc: "A3 List and filter", context: "#applications", method: "GET", path: "/applications?$filter=appId eq '{appId}'",
 			status: 200, header: jsonCT, keys: []string{"@odata.context", "value"}, exact: true},
-		{name: "list by displayName with select", doc: "A3 List and filter", method: "GET",
+		{name: "list by displayName with select", doc: "A3 List and filter", context: "#applications(id,appId,displayName,web,requiredResourceAccess)", method: "GET",
 			path:   "/applications?$filter=displayName eq 'Partner Center Web App'&$select=id,appId,displayName,web,requiredResourceAccess",
 			status: 200, header: jsonCT, keys: []string{"@odata.context", "value"}, exact: true},
 		{name: "no match is an empty list", doc: "A3 List and filter", method: "GET", path: "/applications?$filter=displayName eq 'none'",
@@ -86,7 +87,7 @@ func TestConformance(t *testing.T) {
 			body: map[string]any{"displayName": "uicctl"}, headers: []string{"Prefer", "create-if-missing"}, status: 204, noBody: true},
 		{name: "upsert without Prefer", doc: "A3 Upsert", method: "PATCH", path: "/applications(uniqueName='missing')",
 			body: map[string]any{"displayName": "uicctl"}, status: 404, header: jsonCT, keys: []string{"error"}, exact: true},
-		{name: "addPassword", doc: "A3 addPassword", method: "POST", path: "/applications/{app}/addPassword",
+		{name: "addPassword", doc: "A3 addPassword", context: "#microsoft.graph.passwordCredential", method: "POST", path: "/applications/{app}/addPassword",
 			body:   map[string]any{"passwordCredential": map[string]any{"displayName": "Password friendly name"}},
 			status: 200, header: jsonCT, exact: true,
 			keys:    []string{"@odata.context", "customKeyIdentifier", "endDateTime", "keyId", "startDateTime", "secretText", "hint", "displayName"},
@@ -95,7 +96,7 @@ func TestConformance(t *testing.T) {
 			body: map[string]any{}, status: 200, header: jsonCT, keys: []string{"secretText", "hint", "keyId"}},
 		{name: "removePassword", doc: "A3 removePassword", method: "POST", path: "/applications/{app}/removePassword",
 			body: map[string]any{"keyId": "{keyId}"}, status: 204, noBody: true},
-		{name: "create service principal", doc: "A4", method: "POST", path: "/servicePrincipals", body: map[string]any{"appId": "{appId}"},
+		{name: "create service principal", doc: "A4", context: "#servicePrincipals/$entity", method: "POST", path: "/servicePrincipals", body: map[string]any{"appId": "{appId}"},
 			status: 201, header: jsonCT, keys: []string{"@odata.context", "id", "appId", "displayName", "appRoles", "oauth2PermissionScopes"},
 			capture: map[string]string{"sp": "id"}},
 		{name: "look up resource SP", doc: "A4 Look up", method: "GET",
@@ -103,7 +104,7 @@ func TestConformance(t *testing.T) {
 			status: 200, header: jsonCT, keys: []string{"@odata.context", "value"}, exact: true, capture: map[string]string{"pcSP": "value.0.id"}},
 		{name: "look up by alternate key", doc: "A4 Look up", method: "GET", path: "/servicePrincipals(appId='{graph}')",
 			status: 200, header: jsonCT, keys: []string{"id", "appId", "appRoles", "oauth2PermissionScopes"}, capture: map[string]string{"graphSP": "id"}},
-		{name: "create grant", doc: "A5 Create", method: "POST", path: "/oauth2PermissionGrants",
+		{name: "create grant", doc: "A5 Create", context: "#oauth2PermissionGrants/$entity", method: "POST", path: "/oauth2PermissionGrants",
 			body:   map[string]any{"clientId": "{sp}", "consentType": "AllPrincipals", "resourceId": "{pcSP}", "scope": "user_impersonation"},
 			status: 201, header: jsonCT, exact: true,
 			keys:    []string{"@odata.context", "clientId", "consentType", "id", "principalId", "resourceId", "scope"},
@@ -175,6 +176,11 @@ func TestConformance(t *testing.T) {
 				t.Errorf("%s (%s): body %s, want none", st.name, st.doc, r.raw)
 			}
 			continue
+		}
+		if st.context != "" {
+			if want := f.srv.URL + "/graph/v1.0/$metadata" + sub(st.context); str(r.body, "@odata.context") != want {
+				t.Errorf("%s (%s): @odata.context %q, want %q", st.name, st.doc, str(r.body, "@odata.context"), want)
+			}
 		}
 		var got []string
 		for k := range r.body {
