@@ -35,7 +35,7 @@ demo: build
 	@./scripts/demo.sh
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:
 	rm -rf bin .demo

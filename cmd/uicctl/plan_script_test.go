@@ -119,49 +119,95 @@ func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 
 // operatorHTTP returns a client trusting the sandbox CA and an operator token for tenant.
 func operatorHTTP(ts *testscript.TestScript, tenant string) (*http.Client, string) {
-	sb := scriptSandbox(ts)
-	pem, err := os.ReadFile(sb.CAFile())
+	g, err := newGraphCaller(scriptSandbox(ts), tenant)
 	ts.Check(err)
+	return g.hc, g.token
+}
+
+// graphCaller makes raw Graph calls to a sandbox as its operator app, for set-up that must
+// not depend on uicctl's own client.
+type graphCaller struct {
+	hc      *http.Client
+	token   string
+	baseURL string
+}
+
+func newGraphCaller(sb *sandbox.Sandbox, tenant string) (*graphCaller, error) {
+	pem, err := os.ReadFile(sb.CAFile())
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	_, cid, secret := sb.Operator()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cid}, "client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}}
 	resp, err := hc.PostForm(sb.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
-	ts.Check(err)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
-	ts.Check(json.NewDecoder(resp.Body).Decode(&tok))
-	if tok.AccessToken == "" {
-		ts.Fatalf("operator token for %s: status %d", tenant, resp.StatusCode)
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("operator token for %s: status %d", tenant, resp.StatusCode)
 	}
-	return hc, tok.AccessToken
+	return &graphCaller{hc: hc, token: tok.AccessToken, baseURL: sb.URL() + "/graph/v1.0"}, nil
 }
 
-func graphDo(ts *testscript.TestScript, hc *http.Client, token, method, path string, body any) (int, []byte) {
+func (g *graphCaller) do(method, path string, body any) (int, []byte, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
-		ts.Check(err)
+		if err != nil {
+			return 0, nil, err
+		}
 		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, scriptSandbox(ts).URL()+"/graph/v1.0"+path, r)
-	ts.Check(err)
-	req.Header.Set("Authorization", "Bearer "+token)
+	req, err := http.NewRequest(method, g.baseURL+path, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+g.token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if method == http.MethodPatch && strings.Contains(path, "(uniqueName=") {
 		req.Header.Set("Prefer", "create-if-missing") // the upsert uicctl itself uses
 	}
-	resp, err := hc.Do(req)
-	ts.Check(err)
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+// call is do for set-up steps that must succeed; it decodes the JSON answer.
+func (g *graphCaller) call(method, path string, body any) (map[string]any, error) {
+	status, out, err := g.do(method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if status >= 400 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, status, out)
+	}
+	var m map[string]any
+	if len(out) > 0 {
+		if err := json.Unmarshal(out, &m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func graphDo(ts *testscript.TestScript, hc *http.Client, token, method, path string, body any) (int, []byte) {
+	g := &graphCaller{hc: hc, token: token, baseURL: scriptSandbox(ts).URL() + "/graph/v1.0"}
+	status, out, err := g.do(method, path, body)
 	ts.Check(err)
-	return resp.StatusCode, out
+	return status, out
 }
 
 // cmdGraphCall makes a raw Graph call as the operator: graphcall TENANT METHOD PATH [JSON].
@@ -195,28 +241,48 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: provision TENANT NAME DIR [flags]")
 	}
 	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
-	secretDays := fs.Int("secret-days", 180, "")
-	tokenAge := fs.Int("token-age", 1, "")
-	noToken := fs.Bool("no-token", false, "")
-	preconsent := fs.Bool("preconsent", false, "")
-	noSecret := fs.Bool("no-secret", false, "")
+	var o provisionOpts
+	fs.IntVar(&o.secretDays, "secret-days", 180, "")
+	fs.IntVar(&o.tokenAge, "token-age", 1, "")
+	fs.BoolVar(&o.noToken, "no-token", false, "")
+	fs.BoolVar(&o.preconsent, "preconsent", false, "")
+	fs.BoolVar(&o.noSecret, "no-secret", false, "")
 	ts.Check(fs.Parse(args[3:]))
-	tenant, name, dir := args[0], args[1], ts.MkAbs(args[2])
-	hc, token := operatorHTTP(ts, tenant)
-	call := func(method, path string, body any) map[string]any {
-		status, out := graphDo(ts, hc, token, method, path, body)
-		if status >= 400 {
-			ts.Fatalf("provision: %s %s: %d %s", method, path, status, out)
-		}
-		var m map[string]any
-		if len(out) > 0 {
-			ts.Check(json.Unmarshal(out, &m))
-		}
-		return m
+	sb := scriptSandbox(ts)
+	g, err := newGraphCaller(sb, args[0])
+	ts.Check(err)
+	r, err := provision(g, sb.URL(), args[1], ts.MkAbs(args[2]), o)
+	ts.Check(err)
+	// For goldens and later calls: IDs and dates the sandbox chose.
+	for k, v := range map[string]string{"APP_ID": r.appID, "APP_OBJECT_ID": r.objectID, "SP_ID": r.spID, "KEY_ID": r.keyID,
+		"SECRET_END": r.end.Format(time.RFC3339), "SECRET_DAY": r.end.Format("2006-01-02"),
+		"GRANT_ID_PARTNER_CENTER": r.grants["partner-center"], "GRANT_ID_MICROSOFT_PARTNER": r.grants["microsoft-partner"]} {
+		ts.Setenv(k, v)
 	}
+	fmt.Fprintf(ts.Stdout(), "provisioned %s app %s\n", args[1], r.appID)
+}
+
+type provisionOpts struct {
+	secretDays, tokenAge          int
+	noToken, preconsent, noSecret bool
+}
+
+type provisioned struct {
+	appID, objectID, spID, keyID string
+	end                          time.Time
+	grants                       map[string]string // alias -> grant id
+}
+
+// provision onboards a tenant the way the manual procedure does, with raw Graph calls: the
+// app (by uniqueName uicctl-NAME) with the default spec's redirect URI and permissions, its
+// service principal, admin consent grants, optionally AdminAgents membership, a client
+// secret, and the secrets file DIR/secrets.sops.yaml (encrypted to the recipients of the
+// .sops.yaml above DIR) with its keyId and a refresh token. A negative secretDays makes a
+// secret that has already expired (it started 30 days before its end).
+func provision(g *graphCaller, sandboxURL, name, dir string, o provisionOpts) (*provisioned, error) {
 	pc, _ := spec.LookupAPI("partner-center")
 	mp, _ := spec.LookupAPI("microsoft-partner")
-	app := call("PATCH", "/applications(uniqueName='uicctl-"+name+"')", map[string]any{
+	app, err := g.call("PATCH", "/applications(uniqueName='uicctl-"+name+"')", map[string]any{
 		"displayName": spec.DefaultDisplayName, "signInAudience": spec.DefaultAudience,
 		"web": map[string]any{"redirectUris": []string{spec.DefaultRedirectURI}},
 		"requiredResourceAccess": []any{
@@ -224,52 +290,66 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 			map[string]any{"resourceAppId": mp.AppID, "resourceAccess": []any{map[string]any{"id": mp.Delegated[0].ID, "type": "Scope"}}},
 		},
 	})
-	appID, _ := app["appId"].(string)
-	if appID == "" {
-		ts.Fatalf("provision: the app already existed")
+	if err != nil {
+		return nil, err
 	}
-	sp := call("POST", "/servicePrincipals", map[string]any{"appId": appID})
-	spID := sp["id"].(string)
+	r := &provisioned{grants: map[string]string{}}
+	r.appID, _ = app["appId"].(string)
+	r.objectID, _ = app["id"].(string)
+	if r.appID == "" {
+		return nil, fmt.Errorf("provision %s: the app already existed", name)
+	}
+	sp, err := g.call("POST", "/servicePrincipals", map[string]any{"appId": r.appID})
+	if err != nil {
+		return nil, err
+	}
+	r.spID = sp["id"].(string)
 	for _, res := range []spec.KnownAPI{pc, mp} {
-		r := call("GET", "/servicePrincipals(appId='"+res.AppID+"')?$select=id", nil)
-		g := call("POST", "/oauth2PermissionGrants", map[string]any{"clientId": spID, "consentType": "AllPrincipals", "resourceId": r["id"], "scope": "user_impersonation"})
-		ts.Setenv("GRANT_ID_"+strings.ToUpper(strings.ReplaceAll(res.Alias, "-", "_")), g["id"].(string))
+		rs, err := g.call("GET", "/servicePrincipals(appId='"+res.AppID+"')?$select=id", nil)
+		if err != nil {
+			return nil, err
+		}
+		gr, err := g.call("POST", "/oauth2PermissionGrants", map[string]any{"clientId": r.spID, "consentType": "AllPrincipals", "resourceId": rs["id"], "scope": "user_impersonation"})
+		if err != nil {
+			return nil, err
+		}
+		r.grants[res.Alias] = gr["id"].(string)
 	}
-	if *preconsent {
-		g := call("GET", "/groups?$filter=displayName%20eq%20'AdminAgents'&$select=id", nil)
-		gid := g["value"].([]any)[0].(map[string]any)["id"].(string)
-		call("POST", "/groups/"+gid+"/members/$ref", map[string]any{"@odata.id": scriptSandbox(ts).URL() + "/graph/v1.0/directoryObjects/" + spID})
+	if o.preconsent {
+		grp, err := g.call("GET", "/groups?$filter=displayName%20eq%20'AdminAgents'&$select=id", nil)
+		if err != nil {
+			return nil, err
+		}
+		gid := grp["value"].([]any)[0].(map[string]any)["id"].(string)
+		if _, err := g.call("POST", "/groups/"+gid+"/members/$ref", map[string]any{"@odata.id": sandboxURL + "/graph/v1.0/directoryObjects/" + r.spID}); err != nil {
+			return nil, err
+		}
 	}
-	// A negative -secret-days makes a secret that has already expired: it started 30 days
-	// before its end.
-	end := time.Now().Add(time.Duration(*secretDays) * 24 * time.Hour).UTC().Truncate(time.Second)
-	start := time.Now().UTC().Truncate(time.Second)
-	if s := end.Add(-30 * 24 * time.Hour); s.Before(start) {
+	now := time.Now().UTC().Truncate(time.Second)
+	r.end = now.Add(time.Duration(o.secretDays) * 24 * time.Hour)
+	start := now
+	if s := r.end.Add(-30 * 24 * time.Hour); s.Before(start) {
 		start = s
 	}
-	pw := call("POST", "/applications(appId='"+appID+"')/addPassword", map[string]any{
-		"passwordCredential": map[string]any{"displayName": "uicctl", "startDateTime": start.Format(time.RFC3339), "endDateTime": end.Format(time.RFC3339)}})
-	f := &secrets.File{ClientID: appID}
-	if !*noSecret {
-		f.ClientSecret.Value = secrets.NewValue(pw["secretText"].(string))
-		f.ClientSecret.KeyID = pw["keyId"].(string)
-		f.ClientSecret.EndDateTime = end
+	pw, err := g.call("POST", "/applications(appId='"+r.appID+"')/addPassword", map[string]any{
+		"passwordCredential": map[string]any{"displayName": "uicctl", "startDateTime": start.Format(time.RFC3339), "endDateTime": r.end.Format(time.RFC3339)}})
+	if err != nil {
+		return nil, err
 	}
-	if !*noToken {
-		f.RefreshToken.Value = secrets.NewValue("1.AQ-canary-refresh-token-" + strconv.Itoa(len(name)))
-		f.RefreshToken.IssuedAt = time.Now().Add(-time.Duration(*tokenAge) * 24 * time.Hour).UTC().Truncate(time.Second)
+	r.keyID = pw["keyId"].(string)
+	f := &secrets.File{ClientID: r.appID}
+	if !o.noSecret {
+		f.ClientSecret.Value = secrets.NewValue(pw["secretText"].(string))
+		f.ClientSecret.KeyID = r.keyID
+		f.ClientSecret.EndDateTime = r.end
+	}
+	if !o.noToken {
+		f.RefreshToken.Value = secrets.NewValue("1.AQ-canary-refresh-token-" + name)
+		f.RefreshToken.IssuedAt = now.Add(-time.Duration(o.tokenAge) * 24 * time.Hour)
 		f.RefreshToken.Account = "svc@" + name + ".example"
 	}
-	ts.Check(os.MkdirAll(dir, 0o755))
-	ctx := context.Background()
-	// Encrypting needs only the recipients of the .sops.yaml above dir, not a private key.
-	ts.Check(secrets.Create(ctx, filepath.Join(dir, "secrets.sops.yaml"), f))
-	// For cmpenv goldens: IDs and dates the sandbox chose.
-	ts.Setenv("APP_ID", appID)
-	ts.Setenv("APP_OBJECT_ID", app["id"].(string))
-	ts.Setenv("SP_ID", spID)
-	ts.Setenv("KEY_ID", pw["keyId"].(string))
-	ts.Setenv("SECRET_END", end.Format(time.RFC3339))
-	ts.Setenv("SECRET_DAY", end.Format("2006-01-02"))
-	fmt.Fprintf(ts.Stdout(), "provisioned %s app %s\n", name, appID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return r, secrets.Create(context.Background(), filepath.Join(dir, "secrets.sops.yaml"), f)
 }
