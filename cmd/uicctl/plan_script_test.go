@@ -115,6 +115,8 @@ func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	ts.Setenv("AGE_RECIPIENT", id.Recipient().String())
 	ts.Setenv("SOPS_AGE_KEY", id.String())
+	_, _, operatorSecret := scriptSandbox(ts).Operator()
+	canarySet(ts).Add("operatorSecret", operatorSecret)
 }
 
 // operatorHTTP returns a client trusting the sandbox CA and an operator token for tenant.
@@ -253,6 +255,12 @@ func cmdProvision(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	r, err := provision(g, sb.URL(), args[1], ts.MkAbs(args[2]), o)
 	ts.Check(err)
+	// The values in the secrets file are canaries: "canary check" fails a script that lets
+	// one reach an output or a file.
+	canarySet(ts).Add("clientSecret-"+args[1], r.secret)
+	if !o.noToken {
+		canarySet(ts).Add("refreshToken-"+args[1], r.refreshToken)
+	}
 	// For goldens and later calls: IDs and dates the sandbox chose.
 	for k, v := range map[string]string{"APP_ID": r.appID, "APP_OBJECT_ID": r.objectID, "SP_ID": r.spID, "KEY_ID": r.keyID,
 		"SECRET_END": r.end.Format(time.RFC3339), "SECRET_DAY": r.end.Format("2006-01-02"),
@@ -269,6 +277,7 @@ type provisionOpts struct {
 
 type provisioned struct {
 	appID, objectID, spID, keyID string
+	secret, refreshToken         string // the values in the secrets file
 	end                          time.Time
 	grants                       map[string]string // alias -> grant id
 }
@@ -337,6 +346,7 @@ func provision(g *graphCaller, sandboxURL, name, dir string, o provisionOpts) (*
 		return nil, err
 	}
 	r.keyID = pw["keyId"].(string)
+	r.secret = pw["secretText"].(string)
 	f := &secrets.File{ClientID: r.appID}
 	if !o.noSecret {
 		f.ClientSecret.Value = secrets.NewValue(pw["secretText"].(string))
@@ -344,7 +354,8 @@ func provision(g *graphCaller, sandboxURL, name, dir string, o provisionOpts) (*
 		f.ClientSecret.EndDateTime = r.end
 	}
 	if !o.noToken {
-		f.RefreshToken.Value = secrets.NewValue("1.AQ-canary-refresh-token-" + name)
+		r.refreshToken = "1.AQ-canary-refresh-token-" + name
+		f.RefreshToken.Value = secrets.NewValue(r.refreshToken)
 		f.RefreshToken.IssuedAt = now.Add(-time.Duration(o.tokenAge) * 24 * time.Hour)
 		f.RefreshToken.Account = "svc@" + name + ".example"
 	}
