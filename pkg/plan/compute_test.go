@@ -262,3 +262,29 @@ func TestComputeDeterministic(t *testing.T) {
 		t.Errorf("the order Graph returns things in must not change the plan or its digests: -a, +b:\n%s", diff)
 	}
 }
+
+func TestTextColour(t *testing.T) {
+	o, s := inSync()
+	o.App.DisplayName = "Old"
+	tp, _ := Compute(Input{Name: "contoso", Spec: mustSpec(t, ""), Secrets: s, Observed: o, Now: now})
+	p := New([]Tenant{tp})
+	cases := map[string]struct {
+		reason string
+		color  bool
+		want   bool
+	}{
+		"Colour":   {"a terminal gets ANSI colours", true, true},
+		"NoColour": {"pipes, files, --no-color and NO_COLOR get none", false, false},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteText(&b, p, TextOptions{Color: tc.color}); err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Contains(b.Bytes(), []byte("\x1b[")); got != tc.want {
+				t.Errorf("%s: escape codes present = %v, want %v", tc.reason, got, tc.want)
+			}
+		})
+	}
+}
