@@ -20,8 +20,12 @@ const LockTimeout = 2 * time.Minute
 
 // Read decrypts the secrets file at path with the keys available to sops and returns
 // uicctl's keys. The file must be sops-encrypted, well-formed, and must not be a symlink
-// leading outside its folder.
+// leading outside its folder. ctx is checked before the work starts (sops's key services
+// take no context).
 func Read(ctx context.Context, path string) (*File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	d, err := open(path)
 	if err != nil {
 		return nil, err

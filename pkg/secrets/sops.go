@@ -128,7 +128,6 @@ func splitList(s string) []string {
 type doc struct {
 	path  string // as the caller named it, for messages
 	real  string // resolved absolute path
-	raw   []byte
 	root  *yaml.Node // the document's top mapping, for positions
 	tree  sops.Tree
 	store *sopsyaml.Store
@@ -191,7 +190,7 @@ func parse(path, real string, raw []byte) (*doc, error) {
 	if tree.Metadata.MessageAuthenticationCode == "" {
 		return nil, &MalformedError{Path: path, Line: meta.Line, Column: meta.Column, KeyPath: "sops.mac", Reason: "the sops metadata has no MAC"}
 	}
-	return &doc{path: path, real: real, raw: raw, root: root, tree: tree}, nil
+	return &doc{path: path, real: real, root: root, tree: tree}, nil
 }
 
 var (
