@@ -281,12 +281,8 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 		if len(again) == 0 {
 			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, wait); err != nil {
+			return err
 		}
 		pending = again
 	}

@@ -109,12 +109,8 @@ func (c *secretCredential) request(ctx context.Context, o policy.TokenRequestOpt
 			if s, err := strconv.ParseFloat(res.Header.Get("Retry-After"), 64); err == nil && s >= 0 {
 				wait = min(time.Duration(s*float64(time.Second)), time.Minute)
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return azcore.AccessToken{}, ctx.Err()
-			case <-t.C:
+			if err := sleep(ctx, wait); err != nil {
+				return azcore.AccessToken{}, err
 			}
 			continue
 		}
