@@ -28,6 +28,10 @@ type Options struct {
 	MaxRetries int
 	// Timeout bounds one request with its retries. 0 means 5 minutes.
 	Timeout time.Duration
+	// SettleTimeout is the per-operation deadline of a write refused because an object it
+	// refers to was created moments ago and has not replicated yet: it is tried again with
+	// backoff until then. 0 means 60 s.
+	SettleTimeout time.Duration
 }
 
 // A Client reads and writes Microsoft Graph for any tenant the credential may sign in to.
@@ -38,6 +42,8 @@ type Client struct {
 	hc        *http.Client
 	graphHost string
 	scopes    []string
+
+	settleTimeout time.Duration
 }
 
 var registerOnce sync.Once
@@ -73,6 +79,9 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute
+	}
+	if opts.SettleTimeout <= 0 {
+		opts.SettleTimeout = time.Minute
 	}
 	parent := testOnlyTransport
 	if parent == nil {
@@ -113,6 +122,8 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 		hc:        &http.Client{Timeout: opts.Timeout, Transport: khttp.NewCustomTransportWithParentTransport(parent, mw...)},
 		graphHost: u.Hostname(),
 		scopes:    []string{cloud.Scope(audience)},
+
+		settleTimeout: opts.SettleTimeout,
 	}, nil
 }
 
