@@ -93,6 +93,9 @@ func (c *sandboxCmd) Run(app *App) error {
 	}
 	fmt.Fprintf(app.Stdout, "  tenants:    %d (%s)\n", len(w.Tenants), strings.Join(names, ", "))
 	fmt.Fprintf(app.Stdout, "  admin API:  %s/_sandbox/\n", sb.URL())
+	if c.State != "" {
+		fmt.Fprintf(app.Stdout, "  state:      %s (written on exit; an existing file wins over --tenants and --seed)\n", c.State)
+	}
 	<-app.Ctx.Done()
 	if err := sb.Close(); err != nil {
 		return fmt.Errorf("sandbox stopped with errors: %w", err)

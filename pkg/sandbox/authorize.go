@@ -140,11 +140,14 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 	}
 	// From here on errors go back to the (now trusted) redirect URI.
 	if rt := q.Get("response_type"); rt != "code" {
+		// The sandbox issues codes only; implicit and hybrid flows are refused the way an app
+		// without implicit grant settings is.
 		s.authorizeRedirect(w, r, ar, url.Values{"error": {"unsupported_response_type"},
 			"error_description": {fmt.Sprintf("AADSTS700054: response_type '%s' is not enabled for the application.", rt)}})
 		return
 	}
 	if m := q.Get("code_challenge_method"); q.Get("code_challenge") != "" && m != "" && m != "S256" && m != "plain" {
+		// UNCONFIRMED: the number and text Entra uses for an unknown code_challenge_method.
 		s.authorizeRedirect(w, r, ar, url.Values{"error": {"invalid_request"},
 			"error_description": {"AADSTS501491: Invalid code_challenge_method parameter."}})
 		return
