@@ -24,9 +24,11 @@ func writePCError(w http.ResponseWriter, status int, code, desc string) {
 // false when the request must stop.
 func (s *Sandbox) pcAuth(w http.ResponseWriter, r *http.Request, res resource, appOnlyAllowed bool) (graph.Principal, bool) {
 	p, err := s.verify(r, res)
+	// Partner Center's 401s carry this header (error-codes doc); what cpid names is not said.
+	unauthorized := func() { w.Header().Set("WWW-Authenticate", "OAuth realm=urn:cpsvc:cpid:"+newGUID()) }
 	if err != nil {
 		// UNCONFIRMED: Partner Center's code and text for a missing or invalid token.
-		w.Header().Set("WWW-Authenticate", "OAuth realm=urn:cpsvc:cpid:"+newGUID())
+		unauthorized()
 		desc := map[error]string{errNoToken: "Authorization header is missing.", errTokenExpired: "The token is expired.",
 			errBadAudience: "The token audience is invalid.", errBadToken: "The token is invalid."}[err]
 		writePCError(w, http.StatusUnauthorized, "401", desc)
@@ -35,6 +37,7 @@ func (s *Sandbox) pcAuth(w http.ResponseWriter, r *http.Request, res resource, a
 	if len(p.Scopes) == 0 { // app-only
 		if !appOnlyAllowed {
 			// UNCONFIRMED: the price sheet documents App+User only; the refusal's shape is a guess.
+			unauthorized()
 			writePCError(w, http.StatusUnauthorized, "401", "App-only authentication is not supported for this API; use App+User authentication.")
 			return p, false
 		}
@@ -47,6 +50,7 @@ func (s *Sandbox) pcAuth(w http.ResponseWriter, r *http.Request, res resource, a
 	}
 	if !p.MFA {
 		// 900421: App+User calls must carry MFA (enforced since 2026). UNCONFIRMED: the text.
+		unauthorized()
 		writePCError(w, http.StatusUnauthorized, "900421", "Multi-factor authentication is required for this request. Sign in with MFA and acquire a new token.")
 		return p, false
 	}

@@ -167,6 +167,9 @@ func TestPartnerCenterAuth(t *testing.T) {
 	e.sb.SetMFA(acct.UPN, true)
 
 	appOnly := e.pcToken(t, ten.TenantID, a.appID, a.secret)
+	r = e.postForm(t, "/"+ten.TenantID+"/oauth2/token", url.Values{"resource": {"https://api.partner.microsoft.com"},
+		"client_id": {a.appID}, "client_secret": {a.secret}, "grant_type": {"client_credentials"}})
+	appOnlyPartnerAPI := r.json(t)["access_token"].(string)
 	graphTok := e.appToken(t, ten.TenantID, "https://graph.microsoft.com")
 
 	rt := consent(t, e, a, acct)["refresh_token"].(string)
@@ -195,9 +198,10 @@ func TestPartnerCenterAuth(t *testing.T) {
 		"WrongAudience":       {reason: "a Graph token is not a Partner Center token", path: "/partnercenter/v1/customers", token: graphTok, want: result{401, "401"}},
 		"NoToken":             {reason: "no Authorization header", path: "/partnercenter/v1/customers", want: result{401, "401"}},
 		"PriceSheet":          {reason: "a Partner API token reads the price sheet", path: "/partnerapi/v1.0/sales/pricesheets(Market='US',PricesheetView='updatedlicensebased')/$value", token: partnerAPI, want: result{200, ""}},
-		"PriceSheetAppOnly":   {reason: "the price sheet is App+User only", path: "/partnerapi/v1.0/sales/pricesheets(Market='US',PricesheetView='updatedlicensebased')/$value", token: appOnly, want: result{401, "401"}},
+		"PriceSheetAppOnly":   {reason: "the price sheet is App+User only", path: "/partnerapi/v1.0/sales/pricesheets(Market='US',PricesheetView='updatedlicensebased')/$value", token: appOnlyPartnerAPI, want: result{401, "401"}},
+		"PriceSheetWrongAud":  {reason: "a Partner Center token is not a Partner API token", path: "/partnerapi/v1.0/sales/pricesheets(Market='US',PricesheetView='updatedlicensebased')/$value", token: withMFA, want: result{401, "401"}},
 	}
-	for _, name := range []string{"AppUserWithMFA", "AppUserWithoutMFA", "AppOnlyRegistered", "WrongAudience", "NoToken", "PriceSheet", "PriceSheetAppOnly", "AppOnlyUnregistered"} {
+	for _, name := range []string{"AppUserWithMFA", "AppUserWithoutMFA", "AppOnlyRegistered", "WrongAudience", "NoToken", "PriceSheet", "PriceSheetAppOnly", "PriceSheetWrongAud", "AppOnlyUnregistered"} {
 		tc := cases[name]
 		t.Run(name, func(t *testing.T) {
 			if tc.before != nil {
@@ -214,6 +218,9 @@ func TestPartnerCenterAuth(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\n-want, +got:\n%s\n%s", tc.reason, diff, r.body)
+			}
+			if wa := r.header.Get("WWW-Authenticate"); got.Status == 401 && !strings.HasPrefix(wa, "OAuth realm=urn:cpsvc:cpid:") {
+				t.Errorf("401 without the documented WWW-Authenticate: %q", wa)
 			}
 		})
 	}
