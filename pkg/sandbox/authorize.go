@@ -114,7 +114,7 @@ func (s *Sandbox) checkAuthorize(seg string, q url.Values) (authRequest, *aadErr
 	return ar, nil
 }
 
-func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg string) {
+func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg string, v1 bool) {
 	var q url.Values
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {
@@ -133,13 +133,21 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 	} else {
 		q = r.URL.Query()
 	}
+	if v1 && q.Get("resource") != "" {
+		// v1 names one resource and always returns refresh tokens; the scope parameter only
+		// matters for openid.
+		q.Set("scope", strings.TrimSuffix(q.Get("resource"), "/")+"/.default openid offline_access")
+	}
 	ar, aerr := s.checkAuthorize(seg, q)
 	if aerr != nil {
 		s.authorizeErrorPage(w, aerr)
 		return
 	}
 	// From here on errors go back to the (now trusted) redirect URI.
-	if rt := q.Get("response_type"); rt != "code" {
+	rt := q.Get("response_type")
+	// The v1 flow of the Partner Center docs asks for "code id_token" with form_post.
+	hybrid := v1 && (rt == "code id_token" || rt == "id_token code")
+	if rt != "code" && !hybrid {
 		// The sandbox issues codes only; implicit and hybrid flows are refused the way an app
 		// without implicit grant settings is.
 		s.authorizeRedirect(w, r, ar, url.Values{"error": {"unsupported_response_type"},
@@ -227,7 +235,11 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 		challenge: q.Get("code_challenge"), method: method, nonce: q.Get("nonce"), req: sr, upn: login, mfa: mfa, issued: s.now()}
 	s.pruneCodesLocked()
 	s.mu.Unlock()
-	s.authorizeRedirect(w, r, ar, url.Values{"code": {code}, "session_state": {newGUID()}})
+	v := url.Values{"code": {code}, "session_state": {newGUID()}}
+	if hybrid {
+		v.Set("id_token", s.idToken(baseURL(r), tenant.ID, ar.app.AppID, &uc, q.Get("nonce")))
+	}
+	s.authorizeRedirect(w, r, ar, v)
 }
 
 // pruneCodesLocked drops codes past their life, so abandoned sign-ins do not accumulate.

@@ -130,7 +130,9 @@ func (s *Sandbox) serveLogin(w http.ResponseWriter, r *http.Request) {
 	case "oauth2/token":
 		s.serveToken(w, r, seg, true)
 	case "oauth2/v2.0/authorize":
-		s.serveAuthorize(w, r, seg)
+		s.serveAuthorize(w, r, seg, false)
+	case "oauth2/authorize":
+		s.serveAuthorize(w, r, seg, true)
 	default:
 		http.NotFound(w, r)
 	}
@@ -243,6 +245,7 @@ type tokenResult struct {
 	refresh string
 	idToken string
 	res     scopeRequest
+	granted []string // delegated scope values, unqualified
 }
 
 func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request, seg string, v1 bool) {
@@ -300,6 +303,8 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request, seg string,
 		out["expires_on"] = strconv.FormatInt(res.exp.Unix(), 10)
 		out["not_before"] = strconv.FormatInt(s.now().Add(-5*time.Minute).Unix(), 10)
 		out["resource"] = res.res.uri
+		// v1 names the granted scopes without the resource ("user_impersonation").
+		res.scope = strings.Join(res.granted, " ")
 	}
 	for k, v := range map[string]string{"scope": res.scope, "refresh_token": res.refresh, "id_token": res.idToken} {
 		if v != "" {
@@ -402,7 +407,7 @@ func (s *Sandbox) issueUser(r *http.Request, t *tenantInfo, app graph.App, u *us
 	base := baseURL(r)
 	at, exp := s.accessToken(tokenClaims{base: base, tenant: t.ID, res: sr.res, audience: sr.uri, appID: app.AppID,
 		oid: u.ObjectID, scopes: granted, user: u, mfa: mfa})
-	out := tokenResult{access: at, exp: exp, res: sr}
+	out := tokenResult{access: at, exp: exp, res: sr, granted: granted}
 	var qualified []string
 	for _, g := range granted {
 		qualified = append(qualified, sr.uri+"/"+g)

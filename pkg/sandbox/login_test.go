@@ -369,3 +369,49 @@ func TestErrorBody(t *testing.T) {
 		t.Errorf("status %d", r.status)
 	}
 }
+
+// TestV1Flow: the Partner Center docs' older consent flow: v1 authorize with resource=,
+// response_type "code id_token", form_post; then the v1 token endpoint with the code.
+func TestV1Flow(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	ten := e.sb.World().Tenants[0]
+	acct := ten.Accounts[0]
+	a := e.setupSAM(t, ten.TenantID, map[string]string{pcAppID: "user_impersonation"})
+	q := url.Values{"client_id": {a.appID}, "response_type": {"code id_token"}, "response_mode": {"form_post"},
+		"redirect_uri": {redirect}, "resource": {"https://api.partnercenter.microsoft.com"}, "scope": {"openid profile"}, "nonce": {"n-1"}}
+	path := "/common/oauth2/authorize"
+	if r := e.do(t, "GET", path+"?"+q.Encode(), nil, nil); r.status != 200 {
+		t.Fatalf("v1 authorize page: %d %s", r.status, r.body)
+	}
+	r := e.postForm(t, path, url.Values{"ctx": {q.Encode()}, "login": {acct.UPN}, "passwd": {acct.Password}, "otc": {acct.MFACode}})
+	body := string(r.body)
+	code := between(body, `name="code" value="`, `"`)
+	idt := between(body, `name="id_token" value="`, `"`)
+	if code == "" || idt == "" {
+		t.Fatalf("form_post page lacks code or id_token: %s", body)
+	}
+	if c := claims(t, idt); c["nonce"] != "n-1" || c["aud"] != a.appID {
+		t.Errorf("id_token claims %v", c)
+	}
+	r = e.postForm(t, "/"+ten.TenantID+"/oauth2/token", url.Values{"resource": {"https://api.partnercenter.microsoft.com"},
+		"client_id": {a.appID}, "client_secret": {a.secret}, "grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}})
+	if r.status != 200 {
+		t.Fatalf("v1 code redemption: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	if m["scope"] != "user_impersonation" {
+		t.Errorf("v1 scope = %v, want user_impersonation (facts C1)", m["scope"])
+	}
+	if _, ok := m["expires_on"].(string); !ok || m["resource"] != "https://api.partnercenter.microsoft.com" || m["refresh_token"] == nil {
+		t.Errorf("v1 token: %v", m)
+	}
+}
+
+func between(s, from, to string) string {
+	_, rest, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}
