@@ -11,7 +11,7 @@ import (
 
 // sandboxCmd serves the emulated Microsoft cloud until interrupted.
 type sandboxCmd struct {
-	Addr       string `default:"127.0.0.1:0" help:"Listen address (loopback; port 0 picks a free one)."`
+	Addr       string `default:"127.0.0.1:0" help:"Listen address: 127.0.0.1 and a port (0 picks a free one)."`
 	Tenants    int    `default:"3" help:"Partner tenants to generate."`
 	Customers  int    `default:"5" help:"Customers per partner tenant."`
 	Seed       int64  `default:"1" help:"World seed: the same seed gives the same tenants, accounts and data."`

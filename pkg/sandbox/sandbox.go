@@ -84,6 +84,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := opts.Faults.validate(); err != nil {
 		return nil, err
 	}
+	// The admin API has no authentication and the certificate names 127.0.0.1 only.
+	if host, _, err := net.SplitHostPort(opts.Addr); err != nil || host != "127.0.0.1" {
+		return nil, fmt.Errorf("invalid listen address %q: the sandbox listens on 127.0.0.1 only", opts.Addr)
+	}
 	s := &Sandbox{opts: opts, served: make(chan struct{})}
 	s.faults = newFaultInjector(opts.Faults, opts.Seed)
 	s.graph = graph.New(graph.Options{

@@ -286,3 +286,12 @@ func TestGraphTokenChecks(t *testing.T) {
 		})
 	}
 }
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "example.com:443", "nope"} {
+		if sb, err := Start(context.Background(), Options{Addr: addr, Dir: t.TempDir()}); err == nil {
+			sb.Close()
+			t.Errorf("Start(Addr %q) listened; the admin API must stay on loopback", addr)
+		}
+	}
+}
