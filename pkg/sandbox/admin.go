@@ -125,6 +125,21 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		done(s.SetMFA(p[1], *body.MFA))
 	case (r.Method == http.MethodPut || r.Method == http.MethodDelete) && len(p) == 4 && p[0] == "tenants" && p[2] == "appManagement":
 		done(s.SetAppManagement(p[1], p[3], r.Method == http.MethodPut))
+	case r.Method == http.MethodPost && len(p) == 1 && p[0] == "signin":
+		// The user at the browser, for shell demos: sign in and follow the redirect.
+		var body struct {
+			URL string `json:"url"`
+			UPN string `json:"upn"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.URL == "" || body.UPN == "" {
+			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"url": "<authorize URL>", "upn": "<account>"}`))
+			return
+		}
+		if err := s.Browse(r.Context(), body.URL, body.UPN); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "requests" && p[1] == "flush":
 		done(s.FlushRequestLog())
 	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "state" && p[1] == "save":

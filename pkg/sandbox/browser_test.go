@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"golang.org/x/oauth2"
@@ -61,6 +62,16 @@ func TestBrowseWithOAuth2(t *testing.T) {
 	}
 	if tok2.RefreshToken == tok.RefreshToken || claims(t, tok2.AccessToken)["aud"] != "https://api.partnercenter.microsoft.com" {
 		t.Errorf("refresh: rotated=%v aud=%v", tok2.RefreshToken != tok.RefreshToken, claims(t, tok2.AccessToken)["aud"])
+	}
+
+	// The admin API does the same for shell demos.
+	authURL = conf.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier))
+	body := `{"url":"` + authURL + `","upn":"` + ten.Accounts[0].UPN + `"}`
+	if r := e.do(t, "POST", "/_sandbox/signin", nil, strings.NewReader(body)); r.status != 204 {
+		t.Fatalf("admin signin: %d %s", r.status, r.body)
+	}
+	if q := <-got; q.Get("state") != "state-2" || q.Get("code") == "" {
+		t.Errorf("admin signin callback: %v", q)
 	}
 
 	// An unknown account is refused; an error redirect comes back as it is.
