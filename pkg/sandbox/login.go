@@ -395,11 +395,14 @@ func (s *Sandbox) redeemCode(r *http.Request, t *tenantInfo, scope string) (toke
 	c.used = true
 	u := s.st.Users[c.upn]
 	s.mu.Unlock()
-	return s.issueUser(r, tenant, app, u, c.req, c.mfa, c.nonce)
+	return s.issueUser(r, tenant, app, u, c.req, c.mfa, c.nonce, nil)
 }
 
 // issueUser issues a delegated access token (and refresh and ID tokens when asked for).
-func (s *Sandbox) issueUser(r *http.Request, t *tenantInfo, app graph.App, u *user, sr scopeRequest, mfa bool, nonce string) (tokenResult, *aadError) {
+// A refresh passes the record it redeemed: the new refresh token keeps its resource, so a
+// later refresh without scope still targets what was consented at sign-in, whichever
+// resource this refresh asked for.
+func (s *Sandbox) issueUser(r *http.Request, t *tenantInfo, app graph.App, u *user, sr scopeRequest, mfa bool, nonce string, from *refreshRecord) (tokenResult, *aadError) {
 	granted, aerr := s.consented(t.ID, app, u, sr)
 	if aerr != nil {
 		return tokenResult{}, aerr
@@ -416,8 +419,12 @@ func (s *Sandbox) issueUser(r *http.Request, t *tenantInfo, app graph.App, u *us
 	if sr.offline {
 		rt := "1.A" + randomToken(48)
 		s.mu.Lock()
-		s.st.Refresh[hashToken(rt)] = &refreshRecord{Tenant: t.ID, ClientID: app.AppID, UPN: strings.ToLower(u.UPN), MFA: mfa,
+		rec := &refreshRecord{Tenant: t.ID, ClientID: app.AppID, UPN: strings.ToLower(u.UPN), MFA: mfa,
 			Issued: s.now(), Resource: sr.uri, Scopes: sr.values}
+		if from != nil {
+			rec.Resource, rec.Scopes = from.Resource, from.Scopes
+		}
+		s.st.Refresh[hashToken(rt)] = rec
 		s.mu.Unlock()
 		out.refresh = rt
 		out.scope += " offline_access"
@@ -496,7 +503,7 @@ func (s *Sandbox) redeemRefresh(r *http.Request, t *tenantInfo, scope string, v1
 	if v1 {
 		sr.openid = strings.Contains(scope, "openid")
 	}
-	return s.issueUser(r, tenant, app, u, sr, recCopy.MFA, "")
+	return s.issueUser(r, tenant, app, u, sr, recCopy.MFA, "", &recCopy)
 }
 
 // writeAADError writes Entra's error body.

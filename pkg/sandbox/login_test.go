@@ -415,3 +415,32 @@ func between(s, from, to string) string {
 	v, _, _ := strings.Cut(rest, to)
 	return v
 }
+
+// TestRefreshAcrossResources: one refresh token serves every consented resource; a refresh
+// without scope targets the sign-in's resource even after a refresh for another one.
+func TestRefreshAcrossResources(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	ten := e.sb.World().Tenants[0]
+	a := e.setupSAM(t, ten.TenantID, map[string]string{pcAppID: "user_impersonation", partnerAPIApp: "user_impersonation"})
+	rt := consent(t, e, a, ten.Accounts[0])["refresh_token"].(string)
+	refresh := func(rt, scope string) map[string]any {
+		t.Helper()
+		f := url.Values{"client_id": {a.appID}, "client_secret": {a.secret}, "grant_type": {"refresh_token"}, "refresh_token": {rt}}
+		if scope != "" {
+			f.Set("scope", scope)
+		}
+		r := e.postForm(t, "/"+ten.TenantID+"/oauth2/v2.0/token", f)
+		if r.status != 200 {
+			t.Fatalf("refresh (scope %q): %d %s", scope, r.status, r.body)
+		}
+		return r.json(t)
+	}
+	m := refresh(rt, "https://api.partner.microsoft.com/.default")
+	if aud := claims(t, m["access_token"].(string))["aud"]; aud != "https://api.partner.microsoft.com" {
+		t.Errorf("aud = %v", aud)
+	}
+	m = refresh(m["refresh_token"].(string), "")
+	if aud := claims(t, m["access_token"].(string))["aud"]; aud != "https://api.partnercenter.microsoft.com" {
+		t.Errorf("refresh without scope after another resource: aud = %v, want Partner Center", aud)
+	}
+}
