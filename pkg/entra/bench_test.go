@@ -36,6 +36,8 @@ func BenchmarkObserve(b *testing.B) {
 // at a time, with a fresh client per run (so every tenant costs its token request too):
 // the fleet shape of issue #5's `make bench`. The round-trip floor is
 // ceil(200/16) x 2 x 50 ms = 1.3 s.
+var fleetLatency = 50 * time.Millisecond
+
 func BenchmarkObserveFleet(b *testing.B) {
 	const tenants, parallelism = 200, 16
 	e := start(b, tenants)
@@ -45,7 +47,7 @@ func BenchmarkObserveFleet(b *testing.B) {
 		c := e.configure(t.TenantID)
 		queries[i] = entra.Query{UniqueName: testUniqueName, KnownAppID: c.appID, ResourceAppIDs: resources}
 	}
-	if err := e.sb.SetFaults(sandbox.Faults{Latency: 50 * time.Millisecond}); err != nil {
+	if err := e.sb.SetFaults(sandbox.Faults{Latency: fleetLatency}); err != nil {
 		b.Fatal(err)
 	}
 	var since int

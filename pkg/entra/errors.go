@@ -2,15 +2,15 @@ package entra
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 )
 
 // PermissionError is a 403 Authorization_RequestDenied from Graph: the operator identity
@@ -181,8 +181,7 @@ func retryable(status int) bool {
 }
 
 // classify turns a Graph call's error (or a batch item's) into one of the typed errors
-// above. status is the HTTP status when the caller knows it better than the error does
-// (batch items carry it outside the ODataError).
+// above. status, when not 0, overrides the status the error carries.
 func classify(tenantID string, op operation, status int, err error) error {
 	var se *SignInError
 	var tn *TenantNotFoundError
@@ -190,38 +189,44 @@ func classify(tenantID string, op operation, status int, err error) error {
 	if errors.As(err, &se) || errors.As(err, &tn) || errors.As(err, &nc) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	code, msg := "", ""
-	var oe *odataerrors.ODataError
-	var ae *abs.ApiError
-	switch {
-	case errors.As(err, &oe):
-		if status == 0 {
-			status = oe.ResponseStatusCode
-		}
-		if m := oe.GetErrorEscaped(); m != nil {
-			code, msg = strOf(m.GetCode()), strOf(m.GetMessage())
-		}
-	case errors.As(err, &ae):
-		if status == 0 {
-			status = ae.ResponseStatusCode
-		}
-		msg = ae.Message
-	case status == 0:
+	f, ok := failureOf(err)
+	if !ok {
 		return fmt.Errorf("tenant %s: cannot %s: %w", tenantID, op.what, err)
+	}
+	if status == 0 {
+		status = f.status
 	}
 	switch {
 	case status == http.StatusForbidden:
 		return &PermissionError{TenantID: tenantID, Operation: op.what, Permission: op.permission}
 	case retryable(status):
-		t := &ThrottledError{TenantID: tenantID, Status: status}
-		if oe != nil && oe.ResponseHeaders != nil {
-			if v := oe.ResponseHeaders.Get("Retry-After"); len(v) > 0 {
-				t.RetryAfter = v[0]
-			}
-		}
-		return t
+		return &ThrottledError{TenantID: tenantID, Status: status, RetryAfter: f.retryAfter}
 	}
-	return &GraphError{TenantID: tenantID, Operation: op.what, Status: status, Code: code, Message: msg}
+	return &GraphError{TenantID: tenantID, Operation: op.what, Status: status, Code: f.code, Message: f.message}
+}
+
+// graphItemError is a failed $batch item: its status and Graph's error body.
+type graphItemError struct{ f graphFailure }
+
+func (e *graphItemError) Error() string {
+	return fmt.Sprintf("Graph answered %d %s: %s", e.f.status, e.f.code, e.f.message)
+}
+
+func itemError(status int, headers map[string]string, body []byte) error {
+	var b struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &b)
+	f := graphFailure{status: status, code: b.Error.Code, message: b.Error.Message}
+	for k, v := range headers {
+		if strings.EqualFold(k, "Retry-After") {
+			f.retryAfter = v
+		}
+	}
+	return &graphItemError{f: f}
 }
 
 // operation names a Graph call for errors: what it does and the least-privileged

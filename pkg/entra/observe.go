@@ -2,21 +2,22 @@ package entra
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithuniquename"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
-	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 
@@ -80,9 +81,9 @@ type step struct {
 	op   operation
 	ri   *abs.RequestInformation
 
-	resp   msgraphcore.BatchResponse
-	id     string
-	status int
+	status  int
+	headers map[string]string
+	body    json.RawMessage
 }
 
 // Observe reads tenantID's live state for q. When the appId is known (q.AppID or
@@ -247,8 +248,27 @@ func navRequest(appID, nav string, sel []string) *abs.RequestInformation {
 // (kiota retries the $batch request itself, not its items).
 const maxItemRounds = 4
 
+// batchErrors maps a failed $batch request (not an item) to Graph's error type.
+var batchErrors = abs.ErrorMappings{
+	"4XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+	"5XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+}
+
+// batchAnswer is one item of a $batch response.
+type batchAnswer struct {
+	ID      string            `json:"id"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+}
+
 // send runs steps as $batch requests of at most 20 and records each answer. Items that
 // Graph throttled inside the batch are sent again after their Retry-After.
+//
+// The SDK builds the requests and the batch, and sends it through kiota's middleware; the
+// answer is decoded with encoding/json into the few fields Observe selected, because
+// kiota's parse of it (a node tree, then each item serialised and parsed again into
+// models) took most of a tenant's CPU time.
 func (o *observation) send(ctx context.Context, steps []*step) error {
 	pending := steps
 	for round := 0; len(pending) > 0; round++ {
@@ -257,24 +277,45 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 		for start := 0; start < len(pending); start += 20 {
 			chunk := pending[start:min(start+20, len(pending))]
 			batch := msgraphcore.NewBatchRequest(o.a)
-			ids := make([]string, len(chunk))
-			for i, s := range chunk {
+			byID := make(map[string]*step, len(chunk))
+			for _, s := range chunk {
 				item, err := batch.AddBatchRequestStep(*s.ri)
 				if err != nil {
 					return fmt.Errorf("tenant %s: cannot build the Graph batch: %w", o.tenant, err)
 				}
-				ids[i] = strOf(item.GetId())
+				byID[strOf(item.GetId())] = s
 			}
-			resp, err := batch.Send(ctx, o.a)
+			ri := abs.NewRequestInformation()
+			ri.Method = abs.POST
+			ri.UrlTemplate = "{+baseurl}/$batch"
+			ri.Headers.TryAdd("Accept", "application/json")
+			if err := ri.SetContentFromParsable(ctx, o.a, "application/json", batch); err != nil {
+				return fmt.Errorf("tenant %s: cannot build the Graph batch: %w", o.tenant, err)
+			}
+			raw, err := o.a.SendPrimitive(ctx, ri, "[]byte", batchErrors)
 			if err != nil {
 				return classify(o.tenant, opBatch, 0, err)
 			}
-			codes := resp.GetStatusCodes()
-			for i, s := range chunk {
-				s.resp, s.id, s.status = resp, ids[i], int(codes[ids[i]])
+			var resp struct {
+				Responses []batchAnswer `json:"responses"`
+			}
+			b, _ := raw.([]byte)
+			if err := json.Unmarshal(b, &resp); err != nil {
+				return fmt.Errorf("tenant %s: cannot read the Graph batch response: %w", o.tenant, err)
+			}
+			for _, a := range resp.Responses {
+				if s := byID[a.ID]; s != nil {
+					s.status, s.headers, s.body = a.Status, a.Headers, a.Body
+					delete(byID, a.ID)
+				}
+			}
+			if len(byID) > 0 {
+				return fmt.Errorf("tenant %s: the Graph batch response lacks %d answers", o.tenant, len(byID))
+			}
+			for _, s := range chunk {
 				if retryable(s.status) && round+1 < maxItemRounds {
 					again = append(again, s)
-					wait = max(wait, retryAfter(resp.GetResponseById(ids[i])))
+					wait = max(wait, retryAfter(s.headers))
 				}
 			}
 		}
@@ -290,8 +331,8 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 }
 
 // retryAfter reads a batch item's Retry-After (seconds); without one, 2 s.
-func retryAfter(item msgraphcore.BatchItem) time.Duration {
-	for k, v := range item.GetHeaders() {
+func retryAfter(h map[string]string) time.Duration {
+	for k, v := range h {
 		if strings.EqualFold(k, "Retry-After") {
 			if s, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && s >= 0 {
 				return min(time.Duration(s*float64(time.Second)), time.Minute)
@@ -301,49 +342,108 @@ func retryAfter(item msgraphcore.BatchItem) time.Duration {
 	return 2 * time.Second
 }
 
-// result parses a step's answer. found is false for 404; other failures are typed errors.
-func result[T absser.Parsable](o *observation, s *step, ctor absser.ParsableFactory) (v T, found bool, err error) {
+// decode reads a step's answer into v. found is false for 404; other failures are typed
+// errors.
+func (o *observation) decode(s *step, v any) (found bool, err error) {
 	if s.status == http.StatusNotFound {
-		return v, false, nil
+		return false, nil
 	}
-	v, err = msgraphcore.GetBatchResponseById[T](s.resp, s.id, ctor)
-	if err != nil || s.status >= 400 {
-		if err == nil {
-			err = fmt.Errorf("status %d", s.status)
-		}
-		return v, false, classify(o.tenant, s.op, s.status, err)
+	if s.status >= 400 {
+		return false, classify(o.tenant, s.op, s.status, itemError(s.status, s.headers, s.body))
 	}
-	return v, true, nil
+	if err := json.Unmarshal(s.body, v); err != nil {
+		return false, fmt.Errorf("tenant %s: cannot %s: unexpected answer: %w", o.tenant, s.op.what, err)
+	}
+	return true, nil
+}
+
+// The JSON shapes of what Observe selects.
+type (
+	appJSON struct {
+		ID             string `json:"id"`
+		AppID          string `json:"appId"`
+		DisplayName    string `json:"displayName"`
+		UniqueName     string `json:"uniqueName"`
+		SignInAudience string `json:"signInAudience"`
+		Web            *struct {
+			RedirectURIs []string `json:"redirectUris"`
+		} `json:"web"`
+		RequiredResourceAccess []struct {
+			ResourceAppID  string `json:"resourceAppId"`
+			ResourceAccess []struct {
+				ID   string `json:"id"`
+				Type string `json:"type"`
+			} `json:"resourceAccess"`
+		} `json:"requiredResourceAccess"`
+		PasswordCredentials []struct {
+			KeyID         string     `json:"keyId"`
+			DisplayName   string     `json:"displayName"`
+			Hint          string     `json:"hint"`
+			StartDateTime *time.Time `json:"startDateTime"`
+			EndDateTime   *time.Time `json:"endDateTime"`
+		} `json:"passwordCredentials"`
+	}
+	spJSON struct {
+		ID                     string       `json:"id"`
+		AppID                  string       `json:"appId"`
+		AppRoles               []permission `json:"appRoles"`
+		OAuth2PermissionScopes []permission `json:"oauth2PermissionScopes"`
+	}
+	permission struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	}
+	grantJSON struct {
+		ID          string `json:"id"`
+		ClientID    string `json:"clientId"`
+		ResourceID  string `json:"resourceId"`
+		ConsentType string `json:"consentType"`
+		PrincipalID string `json:"principalId"`
+		Scope       string `json:"scope"`
+	}
+	assignmentJSON struct {
+		ID          string `json:"id"`
+		PrincipalID string `json:"principalId"`
+		ResourceID  string `json:"resourceId"`
+		AppRoleID   string `json:"appRoleId"`
+	}
+	idJSON struct {
+		ID string `json:"id"`
+	}
+)
+
+// page is a collection response.
+type page[T any] struct {
+	Value    []T    `json:"value"`
+	NextLink string `json:"@odata.nextLink"`
 }
 
 func (o *observation) readApp(s *step) error {
-	app, found, err := result[models.Applicationable](o, s, models.CreateApplicationFromDiscriminatorValue)
+	var app appJSON
+	found, err := o.decode(s, &app)
 	if err != nil || !found {
 		return err
 	}
 	out := &plan.App{
-		ObjectID:       strOf(app.GetId()),
-		AppID:          strOf(app.GetAppId()),
-		DisplayName:    strOf(app.GetDisplayName()),
-		UniqueName:     strOf(app.GetUniqueName()),
-		SignInAudience: strOf(app.GetSignInAudience()),
+		ObjectID:       app.ID,
+		AppID:          app.AppID,
+		DisplayName:    app.DisplayName,
+		UniqueName:     app.UniqueName,
+		SignInAudience: app.SignInAudience,
 		RedirectURIs:   []string{},
 	}
-	if web := app.GetWeb(); web != nil && web.GetRedirectUris() != nil {
-		out.RedirectURIs = append(out.RedirectURIs, web.GetRedirectUris()...)
+	if app.Web != nil {
+		out.RedirectURIs = append(out.RedirectURIs, app.Web.RedirectURIs...)
 	}
 	out.RequiredResourceAccess = []plan.ResourceAccess{}
-	for _, rra := range app.GetRequiredResourceAccess() {
-		ra := plan.ResourceAccess{ResourceAppID: strOf(rra.GetResourceAppId())}
-		for _, acc := range rra.GetResourceAccess() {
-			if acc.GetId() == nil {
-				continue
-			}
-			switch strOf(acc.GetTypeEscaped()) {
+	for _, rra := range app.RequiredResourceAccess {
+		ra := plan.ResourceAccess{ResourceAppID: strings.ToLower(rra.ResourceAppID)}
+		for _, acc := range rra.ResourceAccess {
+			switch acc.Type {
 			case "Scope":
-				ra.Scopes = append(ra.Scopes, acc.GetId().String())
+				ra.Scopes = append(ra.Scopes, strings.ToLower(acc.ID))
 			case "Role":
-				ra.Roles = append(ra.Roles, acc.GetId().String())
+				ra.Roles = append(ra.Roles, strings.ToLower(acc.ID))
 			}
 		}
 		sort.Strings(ra.Scopes)
@@ -354,16 +454,13 @@ func (o *observation) readApp(s *step) error {
 		return out.RequiredResourceAccess[i].ResourceAppID < out.RequiredResourceAccess[j].ResourceAppID
 	})
 	out.Passwords = []plan.Password{}
-	for _, pc := range app.GetPasswordCredentials() {
-		p := plan.Password{DisplayName: strOf(pc.GetDisplayName()), Hint: strOf(pc.GetHint())}
-		if pc.GetKeyId() != nil {
-			p.KeyID = pc.GetKeyId().String()
+	for _, pc := range app.PasswordCredentials {
+		p := plan.Password{KeyID: strings.ToLower(pc.KeyID), DisplayName: pc.DisplayName, Hint: pc.Hint}
+		if pc.StartDateTime != nil {
+			p.StartDateTime = pc.StartDateTime.UTC()
 		}
-		if t := pc.GetStartDateTime(); t != nil {
-			p.StartDateTime = t.UTC()
-		}
-		if t := pc.GetEndDateTime(); t != nil {
-			p.EndDateTime = t.UTC()
+		if pc.EndDateTime != nil {
+			p.EndDateTime = pc.EndDateTime.UTC()
 		}
 		out.Passwords = append(out.Passwords, p)
 	}
@@ -373,13 +470,13 @@ func (o *observation) readApp(s *step) error {
 }
 
 func (o *observation) readGroups(s *step) error {
-	res, _, err := result[models.GroupCollectionResponseable](o, s, models.CreateGroupCollectionResponseFromDiscriminatorValue)
-	if err != nil || res == nil {
+	var res page[idJSON]
+	if _, err := o.decode(s, &res); err != nil {
 		return err
 	}
 	var ids []string
-	for _, g := range res.GetValue() {
-		ids = append(ids, strOf(g.GetId()))
+	for _, g := range res.Value {
+		ids = append(ids, g.ID)
 	}
 	sort.Strings(ids)
 	if len(ids) > 0 {
@@ -390,33 +487,26 @@ func (o *observation) readGroups(s *step) error {
 }
 
 func (o *observation) readResource(s *step) error {
-	sp, found, err := result[models.ServicePrincipalable](o, s, models.CreateServicePrincipalFromDiscriminatorValue)
+	var sp spJSON
+	found, err := o.decode(s, &sp)
 	if err != nil || !found {
 		return err
 	}
-	o.addResource(sp)
-	return nil
-}
-
-func (o *observation) addResource(sp models.ServicePrincipalable) {
-	r := plan.ResourceSP{ObjectID: strOf(sp.GetId()), AppID: strOf(sp.GetAppId())}
-	for _, sc := range sp.GetOauth2PermissionScopes() {
-		if sc.GetId() != nil {
-			if r.Scopes == nil {
-				r.Scopes = map[string]string{}
-			}
-			r.Scopes[sc.GetId().String()] = strOf(sc.GetValue())
+	r := plan.ResourceSP{ObjectID: sp.ID, AppID: strings.ToLower(sp.AppID)}
+	for _, sc := range sp.OAuth2PermissionScopes {
+		if r.Scopes == nil {
+			r.Scopes = map[string]string{}
 		}
+		r.Scopes[strings.ToLower(sc.ID)] = sc.Value
 	}
-	for _, role := range sp.GetAppRoles() {
-		if role.GetId() != nil {
-			if r.Roles == nil {
-				r.Roles = map[string]string{}
-			}
-			r.Roles[role.GetId().String()] = strOf(role.GetValue())
+	for _, role := range sp.AppRoles {
+		if r.Roles == nil {
+			r.Roles = map[string]string{}
 		}
+		r.Roles[strings.ToLower(role.ID)] = role.Value
 	}
 	o.out.ResourceSPs[r.AppID] = r
+	return nil
 }
 
 // readSP fills the service principal, its grants, assignments and AdminAgents membership.
@@ -434,96 +524,80 @@ func (o *observation) readSP(ctx context.Context, steps []*step) error {
 			memberStep = s
 		}
 	}
-	sp, found, err := result[models.ServicePrincipalable](o, spStep, models.CreateServicePrincipalFromDiscriminatorValue)
+	var sp spJSON
+	found, err := o.decode(spStep, &sp)
 	if err != nil || !found {
 		return err
 	}
-	o.out.ServicePrincipal = &plan.ServicePrincipal{ObjectID: strOf(sp.GetId()), AppID: strOf(sp.GetAppId())}
+	o.out.ServicePrincipal = &plan.ServicePrincipal{ObjectID: sp.ID, AppID: sp.AppID}
 
-	grants, _, err := result[models.OAuth2PermissionGrantCollectionResponseable](o, grantStep,
-		models.CreateOAuth2PermissionGrantCollectionResponseFromDiscriminatorValue)
+	grants, err := collect[grantJSON](ctx, o, grantStep)
 	if err != nil {
 		return err
 	}
-	if grants != nil {
-		all, err := collect[models.OAuth2PermissionGrantable](ctx, o, grants, grantStep.op, models.CreateOAuth2PermissionGrantCollectionResponseFromDiscriminatorValue)
-		if err != nil {
-			return err
+	for _, g := range grants {
+		scopes := strings.Fields(g.Scope)
+		sort.Strings(scopes)
+		if scopes == nil {
+			scopes = []string{}
 		}
-		for _, g := range all {
-			scopes := strings.Fields(strOf(g.GetScope()))
-			sort.Strings(scopes)
-			if scopes == nil {
-				scopes = []string{}
-			}
-			o.out.Grants = append(o.out.Grants, plan.Grant{ID: strOf(g.GetId()), ClientID: strOf(g.GetClientId()),
-				ResourceID: strOf(g.GetResourceId()), ConsentType: strOf(g.GetConsentType()),
-				PrincipalID: strOf(g.GetPrincipalId()), Scopes: scopes})
-		}
-		sort.Slice(o.out.Grants, func(i, j int) bool { return o.out.Grants[i].ID < o.out.Grants[j].ID })
+		o.out.Grants = append(o.out.Grants, plan.Grant{ID: g.ID, ClientID: g.ClientID, ResourceID: g.ResourceID,
+			ConsentType: g.ConsentType, PrincipalID: g.PrincipalID, Scopes: scopes})
 	}
+	sort.Slice(o.out.Grants, func(i, j int) bool { return o.out.Grants[i].ID < o.out.Grants[j].ID })
 
-	assigns, _, err := result[models.AppRoleAssignmentCollectionResponseable](o, assignStep,
-		models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue)
+	assigns, err := collect[assignmentJSON](ctx, o, assignStep)
 	if err != nil {
 		return err
 	}
-	if assigns != nil {
-		all, err := collect[models.AppRoleAssignmentable](ctx, o, assigns, assignStep.op, models.CreateAppRoleAssignmentCollectionResponseFromDiscriminatorValue)
-		if err != nil {
-			return err
-		}
-		for _, a := range all {
-			ar := plan.AppRoleAssignment{ID: strOf(a.GetId())}
-			if a.GetPrincipalId() != nil {
-				ar.PrincipalID = a.GetPrincipalId().String()
-			}
-			if a.GetResourceId() != nil {
-				ar.ResourceID = a.GetResourceId().String()
-			}
-			if a.GetAppRoleId() != nil {
-				ar.AppRoleID = a.GetAppRoleId().String()
-			}
-			o.out.AppRoleAssignments = append(o.out.AppRoleAssignments, ar)
-		}
-		sort.Slice(o.out.AppRoleAssignments, func(i, j int) bool {
-			return o.out.AppRoleAssignments[i].ID < o.out.AppRoleAssignments[j].ID
-		})
+	for _, a := range assigns {
+		o.out.AppRoleAssignments = append(o.out.AppRoleAssignments, plan.AppRoleAssignment{ID: a.ID,
+			PrincipalID: strings.ToLower(a.PrincipalID), ResourceID: strings.ToLower(a.ResourceID), AppRoleID: strings.ToLower(a.AppRoleID)})
 	}
+	sort.Slice(o.out.AppRoleAssignments, func(i, j int) bool {
+		return o.out.AppRoleAssignments[i].ID < o.out.AppRoleAssignments[j].ID
+	})
 
-	member, _, err := result[models.DirectoryObjectCollectionResponseable](o, memberStep,
-		models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
+	groups, err := collect[idJSON](ctx, o, memberStep)
 	if err != nil {
 		return err
 	}
-	if member != nil && o.out.AdminAgents.GroupID != "" {
-		all, err := collect[models.DirectoryObjectable](ctx, o, member, memberStep.op, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue)
-		if err != nil {
-			return err
-		}
-		for _, d := range all {
-			if strings.EqualFold(strOf(d.GetId()), o.out.AdminAgents.GroupID) {
-				o.out.AdminAgents.Member = true
-			}
+	for _, g := range groups {
+		if o.out.AdminAgents.GroupID != "" && strings.EqualFold(g.ID, o.out.AdminAgents.GroupID) {
+			o.out.AdminAgents.Member = true
 		}
 	}
 	return nil
 }
 
-// collect returns every item of a collection, following @odata.nextLink (more than one
-// page is rare here: a page holds 100).
-func collect[T any](ctx context.Context, o *observation, first absser.Parsable, op operation, ctor absser.ParsableFactory) ([]T, error) {
-	it, err := msgraphcore.NewPageIterator[T](first, o.a, ctor)
-	if err != nil {
-		return nil, fmt.Errorf("tenant %s: cannot %s: %w", o.tenant, op.what, err)
+// collect returns every item of a collection step, following @odata.nextLink (more than
+// one page is rare here: a page holds 100). A 404 (no service principal) is no items.
+func collect[T any](ctx context.Context, o *observation, s *step) ([]T, error) {
+	var p page[T]
+	found, err := o.decode(s, &p)
+	if err != nil || !found {
+		return nil, err
 	}
-	var all []T
-	err = it.Iterate(ctx, func(v T) bool {
-		all = append(all, v)
-		return true
-	})
-	if err != nil {
-		return nil, classify(o.tenant, op, 0, err)
+	all := p.Value
+	for next := p.NextLink; next != ""; next = p.NextLink {
+		u, err := url.Parse(next)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: cannot %s: bad next link: %w", o.tenant, s.op.what, err)
+		}
+		ri := abs.NewRequestInformation()
+		ri.Method = abs.GET
+		ri.SetUri(*u)
+		ri.Headers.TryAdd("Accept", "application/json")
+		raw, err := o.a.SendPrimitive(ctx, ri, "[]byte", batchErrors)
+		if err != nil {
+			return nil, classify(o.tenant, s.op, 0, err)
+		}
+		b, _ := raw.([]byte)
+		p = page[T]{}
+		if err := json.Unmarshal(b, &p); err != nil {
+			return nil, fmt.Errorf("tenant %s: cannot %s: unexpected answer: %w", o.tenant, s.op.what, err)
+		}
+		all = append(all, p.Value...)
 	}
 	return all, nil
 }

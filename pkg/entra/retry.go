@@ -28,14 +28,24 @@ var errNotReplicated = errors.New("not replicated yet")
 type graphFailure struct {
 	status        int
 	code, message string
+	retryAfter    string
 }
 
 func failureOf(err error) (graphFailure, bool) {
+	var ie *graphItemError
+	if errors.As(err, &ie) {
+		return ie.f, true
+	}
 	var oe *odataerrors.ODataError
 	if errors.As(err, &oe) {
 		f := graphFailure{status: oe.ResponseStatusCode}
 		if m := oe.GetErrorEscaped(); m != nil {
 			f.code, f.message = strOf(m.GetCode()), strOf(m.GetMessage())
+		}
+		if oe.ResponseHeaders != nil {
+			if v := oe.ResponseHeaders.Get("Retry-After"); len(v) > 0 {
+				f.retryAfter = v[0]
+			}
 		}
 		return f, true
 	}
