@@ -142,12 +142,15 @@ func TestWritesConverge(t *testing.T) {
 		if err := c.DeleteAppRoleAssignment(ctx, e.tenant, r.graphSP, r.assign); err != nil {
 			t.Errorf("delete assignment %d: %v", i, err)
 		}
+		if err := c.RemoveGroupMember(ctx, e.tenant, r.group, r.sp); err != nil {
+			t.Errorf("remove AdminAgents member %d: %v", i, err)
+		}
 	}
 	got, err = c.Observe(ctx, e.tenant, entra.Query{UniqueName: writeTestAppID, KnownAppID: r.app.AppID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.App.Passwords) != 0 || len(got.Grants) != 0 || len(got.AppRoleAssignments) != 0 {
+	if len(got.App.Passwords) != 0 || len(got.Grants) != 0 || len(got.AppRoleAssignments) != 0 || got.AdminAgents.Member {
 		t.Errorf("after the removals: %+v", got)
 	}
 
