@@ -222,14 +222,18 @@ func (o *observation) spSteps(ctx context.Context, appID string) ([]*step, error
 	if err != nil {
 		return nil, err
 	}
-	// The SDK has no builders for navigations after the (appId='…') key; these are the
-	// documented paths: serviceprincipal-list-oauth2permissiongrants,
-	// serviceprincipal-list-approleassignments and serviceprincipal-list-memberof all list
-	// "GET /servicePrincipals(appId='{appId}')/…".
+	// The SDK has no builders for navigations after the (appId='…') key, so these are built
+	// here. serviceprincipal-list-oauth2permissiongrants documents
+	// "GET /servicePrincipals(appId='{appId}')/oauth2PermissionGrants".
 	return []*step{
 		{kind: stepSP, op: opReadSP, ri: ri},
 		{kind: stepGrants, op: opReadGrants, ri: navRequest(appID, "oauth2PermissionGrants", grantSelect)},
+		// UNCONFIRMED: serviceprincipal-list-approleassignments lists the appId form, but a
+		// Microsoft Q&A thread (answers/questions/1190134) reports it answering differently
+		// from the id form; not checked against a live tenant.
 		{kind: stepAssignments, op: opReadAssign, ri: navRequest(appID, "appRoleAssignments", assignSelect)},
+		// UNCONFIRMED: the appId form of memberOf is documented for transitiveMemberOf; for
+		// memberOf it was not seen on the page.
 		{kind: stepMemberOf, op: opReadMemberOf, ri: navRequest(appID, "memberOf", memberOfSelect)},
 	}, nil
 }
