@@ -148,6 +148,9 @@ func sopsTemplate(recipients []string) string {
 #   sops updatekeys tenants/*/secrets.sops.yaml
 creation_rules:
   - path_regex: (^|/)secrets\.sops\.yaml$
+    # Only the secret values are encrypted: keyIds, dates and the account stay readable in
+    # reviews and for uicctl validate without keys (docs/secrets.md).
+    encrypted_regex: ^value$
     age: >-
       ` + strings.Join(recipients, ",\n      ") + "\n"
 }

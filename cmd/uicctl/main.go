@@ -34,6 +34,7 @@ type CLI struct {
 	Init     initCmd     `cmd:"" help:"Scaffold a fleet repository or add a tenant to one."`
 	Validate validateCmd `cmd:"" help:"Check partner.yaml and secrets files offline."`
 	Plan     planCmd     `cmd:"" help:"Show the changes that bring each tenant to its spec (read-only)."`
+	Apply    applyCmd    `cmd:"" help:"Make the changes: converge each tenant on its spec."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of partner.yaml."`
 	Version  versionCmd  `cmd:"" help:"Print the uicctl version."`
 	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`

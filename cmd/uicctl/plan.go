@@ -88,7 +88,7 @@ func (a *App) color(w io.Writer) bool {
 	return !a.NoColor && a.Getenv("NO_COLOR") == "" && isTerminal(w)
 }
 
-func isTerminal(w io.Writer) bool {
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

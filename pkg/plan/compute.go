@@ -183,9 +183,13 @@ func (c *computer) permLabel(resourceAppID, id string, role bool) string {
 
 func (c *computer) resourceName(appID string) string { return spec.AliasFor(appID) }
 
-// permValue finds a permission's value in the alias table or in what the resource's service
-// principal publishes; it falls back to the ID.
 func (c *computer) permValue(resourceAppID, id string, role bool) string {
+	return PermissionValue(c.o, resourceAppID, id, role)
+}
+
+// PermissionValue finds a permission's value in the alias table or in what the resource's
+// service principal publishes; it falls back to the ID.
+func PermissionValue(o *Observed, resourceAppID, id string, role bool) string {
 	if k, ok := spec.LookupAPI(resourceAppID); ok {
 		list := k.Delegated
 		if role {
@@ -197,7 +201,7 @@ func (c *computer) permValue(resourceAppID, id string, role bool) string {
 			}
 		}
 	}
-	if rs, ok := c.o.ResourceSPs[resourceAppID]; ok {
+	if rs, ok := o.ResourceSPs[resourceAppID]; ok {
 		m := rs.Scopes
 		if role {
 			m = rs.Roles
@@ -463,6 +467,13 @@ func (c *computer) clientSecret() {
 		}
 		addr := "clientSecret[" + pw.KeyID + "]"
 		desc := fmt.Sprintf("password credential %q ending %s is not the one in the secrets file", name, pw.EndDateTime.UTC().Format("2006-01-02"))
+		if pw.DisplayName == cs.DisplayName {
+			// It carries the name uicctl gives its secrets, but its value is not in the secrets
+			// file: left by an interrupted apply or a rotation. Nobody can use it.
+			c.add(Change{Object: ObjClientSecret, Address: addr, Action: Delete,
+				Reason: desc + "; uicctl made it and its value is lost (an interrupted apply or rotation)"})
+			continue
+		}
 		if c.p.Application.Prune {
 			c.add(Change{Object: ObjClientSecret, Address: addr, Action: Delete, Reason: desc + " (prune: true)"})
 		} else {

@@ -155,11 +155,20 @@ func TestCompute(t *testing.T) {
 			want:   []got{{"clientSecret", Create, "client secret " + keyID + " of the secrets file is no longer on the application"}},
 		},
 		"SecretUnknownToFile": {
-			reason: "a secrets file without a client secret gets one; the live one is kept",
+			reason: "a secrets file without a client secret gets one; a live one named like uicctl's is an orphan and goes",
 			drift:  func(o *Observed, s *Secrets) { s.SecretKeyID = "" },
 			want: []got{
 				{"clientSecret", Create, "the secrets file holds no client secret"},
-				{"clientSecret[" + keyID + "]", NoOp, `password credential "uicctl" ending 2027-04-26 is not the one in the secrets file; kept (prune: true removes it)`},
+				{"clientSecret[" + keyID + "]", Delete, `password credential "uicctl" ending 2027-04-26 is not the one in the secrets file; uicctl made it and its value is lost (an interrupted apply or rotation)`},
+			},
+		},
+		"ForeignSecretKept": {
+			reason: "a password credential someone else made is shown and kept",
+			drift: func(o *Observed, s *Secrets) {
+				o.App.Passwords = append(o.App.Passwords, Password{KeyID: "22222222-aaaa-4bbb-8ccc-000000000002", DisplayName: "from the portal", EndDateTime: now.AddDate(1, 0, 0)})
+			},
+			want: []got{
+				{"clientSecret[22222222-aaaa-4bbb-8ccc-000000000002]", NoOp, `password credential "from the portal" ending 2027-11-26 is not the one in the secrets file; kept (prune: true removes it)`},
 			},
 		},
 		"RefreshTokenMissing": {

@@ -1,0 +1,610 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/partnercenter"
+	"github.com/useitcloud/uicctl/pkg/plan"
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+// Graph is what apply needs of Microsoft Graph; *entra.Client implements it. Every write
+// must be safe to repeat (AddPassword excepted: Graph makes a new secret on each call).
+type Graph interface {
+	Observe(ctx context.Context, tenantID string, q entra.Query) (*plan.Observed, error)
+	UpsertApplication(ctx context.Context, tenantID string, key entra.AppKey, a entra.AppSpec) (entra.AppRef, error)
+	AddPassword(ctx context.Context, tenantID, appObjectID, displayName string, end time.Time) (entra.NewPassword, error)
+	RemovePassword(ctx context.Context, tenantID, appObjectID, keyID string) error
+	EnsureServicePrincipal(ctx context.Context, tenantID, appID string) (string, error)
+	EnsureGrant(ctx context.Context, tenantID, clientSPID, resourceSPID string, scopes []string) (string, error)
+	DeleteGrant(ctx context.Context, tenantID, grantID string) error
+	EnsureAppRoleAssignment(ctx context.Context, tenantID, principalSPID, resourceSPID, appRoleID string) (string, error)
+	DeleteAppRoleAssignment(ctx context.Context, tenantID, resourceSPID, assignmentID string) error
+	AddGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+	RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+}
+
+// Options configure an Executor.
+type Options struct {
+	Cloud cloud.Cloud
+	Graph Graph
+	// HTTP is the client for token requests that prove a new secret; nil: the default.
+	HTTP *http.Client
+	// Now is the clock plans are computed with; nil: time.Now.
+	Now func() time.Time
+	// Progress receives one line per step taken, for stderr.
+	Progress func(tenant, step string)
+	// ProveTimeout bounds how long a new client secret may take to be accepted by the token
+	// endpoint (it replicates like any directory object). 0 means 2 minutes.
+	ProveTimeout time.Duration
+	// testOnlySecretsWrite, when set, replaces the secrets file write (tests of the
+	// failure path).
+	testOnlySecretsWrite func(ctx context.Context, path string, f func(*secrets.File)) error
+}
+
+// StaleError is a saved plan whose spec or observed state has changed since it was made.
+type StaleError struct{ Tenant, What string }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("plan for %s is stale: the %s changed since the plan was made", e.Tenant, e.What)
+}
+
+// Hint says how to get a current plan.
+func (e *StaleError) Hint() string {
+	return "run uicctl plan --out FILE again, review it, and apply the new plan"
+}
+
+// InconsistentError: after the writes, the tenant still differs from its spec.
+type InconsistentError struct {
+	Tenant  string
+	Changes []string
+}
+
+func (e *InconsistentError) Error() string {
+	return fmt.Sprintf("apply produced an inconsistent result for %s: still pending after the writes: %s", e.Tenant, strings.Join(e.Changes, ", "))
+}
+
+// Hint says what to do about it.
+func (e *InconsistentError) Hint() string {
+	return "run uicctl apply again; if it persists, something else is changing the app (another tool or a policy)"
+}
+
+// Result is what apply did for one tenant.
+type Result struct {
+	Plan plan.Tenant   // the plan that was carried out
+	Done []plan.Change // the changes made, in order
+	Err  error
+}
+
+// Executor applies plans.
+type Executor struct{ o Options }
+
+// New makes an Executor.
+func New(o Options) *Executor {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ProveTimeout <= 0 {
+		o.ProveTimeout = 2 * time.Minute
+	}
+	if o.Progress == nil {
+		o.Progress = func(string, string) {}
+	}
+	return &Executor{o: o}
+}
+
+// Plan observes a tenant and computes its plan, as uicctl plan does.
+func (x *Executor) Plan(ctx context.Context, t *spec.Tenant) (plan.Tenant, *plan.Observed, *secrets.File, error) {
+	p := t.Partner
+	sf, err := secrets.Read(ctx, t.SecretsPath)
+	var nf *secrets.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		sf = nil
+	case err != nil:
+		return plan.Tenant{}, nil, nil, err
+	}
+	meta := Meta(sf)
+	q := entra.Query{UniqueName: p.Application.UniqueName, AppID: p.Application.AppID, KnownAppID: meta.ClientID}
+	for _, perm := range p.Application.Permissions {
+		q.ResourceAppIDs = append(q.ResourceAppIDs, perm.ResourceAppID)
+	}
+	obs, err := x.o.Graph.Observe(ctx, p.TenantID, q)
+	if err != nil {
+		return plan.Tenant{}, nil, nil, err
+	}
+	tp, err := plan.Compute(plan.Input{Name: p.Name, Path: t.Path, Spec: p, Secrets: meta, Observed: obs, Now: x.o.Now()})
+	return tp, obs, sf, err
+}
+
+// Meta is what a plan may know of a secrets file: identifiers and dates, never a value.
+func Meta(f *secrets.File) plan.Secrets {
+	if f == nil {
+		return plan.Secrets{}
+	}
+	return plan.Secrets{
+		Found: true, ClientID: f.ClientID,
+		SecretKeyID: f.ClientSecret.KeyID, SecretEnd: f.ClientSecret.EndDateTime,
+		HasRefreshToken: !f.RefreshToken.Value.IsZero(), TokenIssued: f.RefreshToken.IssuedAt, TokenAccount: f.RefreshToken.Account,
+	}
+}
+
+// Apply converges one tenant. With saved (from apply --plan), the tenant is only changed if
+// a fresh plan has the same digests; otherwise a StaleError changes nothing. A tenant
+// whose fresh plan has nothing pending gets no write at all.
+func (x *Executor) Apply(ctx context.Context, t *spec.Tenant, saved *plan.Tenant) Result {
+	tp, obs, sf, err := x.Plan(ctx, t)
+	if err != nil {
+		return Result{Err: err}
+	}
+	if err := CheckFresh(&tp, saved); err != nil {
+		return Result{Plan: tp, Err: err}
+	}
+	r := Result{Plan: tp}
+	if !tp.Pending() {
+		return r
+	}
+	run := &tenantRun{x: x, t: t, p: t.Partner, obs: obs, sf: sf, res: &r}
+	if err := run.execute(ctx); err != nil {
+		r.Err = err
+		return r
+	}
+	after, _, _, err := x.Plan(ctx, t)
+	if err != nil {
+		r.Err = fmt.Errorf("cannot observe %s after the writes: %w", t.Partner.Name, err)
+		return r
+	}
+	if after.Pending() {
+		var left []string
+		for _, c := range after.Changes {
+			if c.Action.Pending() {
+				left = append(left, string(c.Action)+" "+c.Address)
+			}
+		}
+		r.Err = &InconsistentError{Tenant: t.Partner.Name, Changes: left}
+	}
+	return r
+}
+
+// CheckFresh refuses a saved plan whose digests differ from a fresh one.
+func CheckFresh(fresh, saved *plan.Tenant) error {
+	if saved == nil {
+		return nil
+	}
+	switch {
+	case saved.SpecDigest != fresh.SpecDigest:
+		return &StaleError{Tenant: fresh.Name, What: "spec or secrets file"}
+	case saved.ObservedDigest != fresh.ObservedDigest:
+		return &StaleError{Tenant: fresh.Name, What: "live state of the tenant"}
+	}
+	return nil
+}
+
+// tenantRun carries out one tenant's plan.
+type tenantRun struct {
+	x   *Executor
+	t   *spec.Tenant
+	p   *spec.Partner
+	obs *plan.Observed
+	sf  *secrets.File
+	res *Result
+
+	appObjectID, appID, spID string
+}
+
+func (r *tenantRun) pending(object string) []plan.Change {
+	var out []plan.Change
+	for _, c := range r.res.Plan.Changes {
+		if c.Object == object && c.Action.Pending() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *tenantRun) done(c plan.Change, step string) {
+	r.res.Done = append(r.res.Done, c)
+	r.x.o.Progress(r.p.Name, step)
+}
+
+func (r *tenantRun) execute(ctx context.Context) error {
+	steps := []func(context.Context) error{r.application, r.servicePrincipal, r.resourceSPs, r.grants, r.appRoles, r.adminAgents, r.clientSecret, r.removals}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *tenantRun) application(ctx context.Context) error {
+	if app := r.obs.App; app != nil {
+		r.appObjectID, r.appID = app.ObjectID, app.AppID
+	}
+	cs := r.pending(plan.ObjApplication)
+	if len(cs) == 0 {
+		return nil
+	}
+	a := r.p.Application
+	want := entra.AppSpec{DisplayName: a.DisplayName, SignInAudience: a.SignInAudience,
+		RedirectURIs: slices.Clone(a.RedirectURIs), RequiredResourceAccess: desiredAccess(a)}
+	if live := r.obs.App; live != nil && !a.Prune {
+		// Collections are written whole: keep what the spec does not name.
+		for _, u := range live.RedirectURIs {
+			if n, msg, _ := spec.NormalizeRedirectURI(u); msg == "" && !slices.Contains(want.RedirectURIs, n) {
+				want.RedirectURIs = append(want.RedirectURIs, u)
+			}
+		}
+		want.RequiredResourceAccess = mergeAccess(want.RequiredResourceAccess, live.RequiredResourceAccess)
+	}
+	key := entra.AppKey{UniqueName: a.UniqueName, AppID: a.AppID}
+	ref, err := r.x.o.Graph.UpsertApplication(ctx, r.p.TenantID, key, want)
+	if err != nil {
+		return err
+	}
+	r.appObjectID, r.appID = ref.ObjectID, ref.AppID
+	verb := "updated"
+	if ref.Created {
+		verb = "created"
+	}
+	r.done(cs[0], fmt.Sprintf("%s application %s (appId %s)", verb, a.UniqueName+a.AppID, ref.AppID))
+	return nil
+}
+
+// desiredAccess is the spec's requiredResourceAccess.
+func desiredAccess(a spec.Application) []plan.ResourceAccess {
+	var out []plan.ResourceAccess
+	for _, perm := range a.Permissions {
+		ra := plan.ResourceAccess{ResourceAppID: perm.ResourceAppID}
+		for _, ps := range perm.Delegated {
+			ra.Scopes = append(ra.Scopes, ps.ID)
+		}
+		for _, ps := range perm.Application {
+			ra.Roles = append(ra.Roles, ps.ID)
+		}
+		out = append(out, ra)
+	}
+	return out
+}
+
+// mergeAccess adds the live permissions the desired list does not name.
+func mergeAccess(want, live []plan.ResourceAccess) []plan.ResourceAccess {
+	out := slices.Clone(want)
+	for _, l := range live {
+		i := slices.IndexFunc(out, func(w plan.ResourceAccess) bool { return strings.EqualFold(w.ResourceAppID, l.ResourceAppID) })
+		if i < 0 {
+			out = append(out, l)
+			continue
+		}
+		for _, id := range l.Scopes {
+			if !containsFold(out[i].Scopes, id) {
+				out[i].Scopes = append(out[i].Scopes, id)
+			}
+		}
+		for _, id := range l.Roles {
+			if !containsFold(out[i].Roles, id) {
+				out[i].Roles = append(out[i].Roles, id)
+			}
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
+}
+
+func (r *tenantRun) servicePrincipal(ctx context.Context) error {
+	if r.obs.ServicePrincipal != nil && r.obs.App != nil {
+		r.spID = r.obs.ServicePrincipal.ObjectID
+	}
+	cs := r.pending(plan.ObjServicePrincipal)
+	if len(cs) == 0 {
+		return nil
+	}
+	id, err := r.x.o.Graph.EnsureServicePrincipal(ctx, r.p.TenantID, r.appID)
+	if err != nil {
+		return err
+	}
+	r.spID = id
+	r.done(cs[0], "created service principal "+id)
+	return nil
+}
+
+// resourceSP returns the object id of a resource API's service principal.
+func (r *tenantRun) resourceSP(ctx context.Context, appID string) (string, error) {
+	if rs, ok := r.obs.ResourceSPs[appID]; ok {
+		return rs.ObjectID, nil
+	}
+	id, err := r.x.o.Graph.EnsureServicePrincipal(ctx, r.p.TenantID, appID)
+	if err != nil {
+		return "", err
+	}
+	if r.obs.ResourceSPs == nil {
+		r.obs.ResourceSPs = map[string]plan.ResourceSP{}
+	}
+	r.obs.ResourceSPs[appID] = plan.ResourceSP{ObjectID: id, AppID: appID}
+	return id, nil
+}
+
+func (r *tenantRun) resourceSPs(ctx context.Context) error {
+	for _, c := range r.pending(plan.ObjResourceSP) {
+		alias := strings.TrimSuffix(strings.TrimPrefix(c.Address, "resourceServicePrincipal["), "]")
+		appID := alias
+		if k, ok := spec.LookupAPI(alias); ok {
+			appID = k.AppID
+		}
+		id, err := r.resourceSP(ctx, appID)
+		if err != nil {
+			return err
+		}
+		r.done(c, "created service principal "+id+" of resource API "+alias)
+	}
+	return nil
+}
+
+// scopeValue is a delegated permission's value (grants carry values, not IDs).
+func (r *tenantRun) scopeValue(resourceAppID string, ps spec.PermScope) string {
+	if ps.Value != "" {
+		return ps.Value
+	}
+	if v, ok := r.obs.ResourceSPs[resourceAppID].Scopes[ps.ID]; ok {
+		return v
+	}
+	return ps.ID
+}
+
+func (r *tenantRun) grants(ctx context.Context) error {
+	byAddr := map[string]plan.Change{}
+	for _, c := range r.pending(plan.ObjGrant) {
+		byAddr[c.Address] = c
+	}
+	if len(byAddr) == 0 {
+		return nil
+	}
+	for _, perm := range r.p.Application.Permissions {
+		c, ok := byAddr["grant["+perm.API+"]"]
+		if !ok || c.Action == plan.Delete {
+			continue
+		}
+		rsID, err := r.resourceSP(ctx, perm.ResourceAppID)
+		if err != nil {
+			return err
+		}
+		var scopes []string
+		for _, ps := range perm.Delegated {
+			scopes = append(scopes, r.scopeValue(perm.ResourceAppID, ps))
+		}
+		if !r.p.Application.Prune {
+			for _, g := range r.obs.Grants {
+				if g.ClientID == r.spID && g.ResourceID == rsID && g.ConsentType == "AllPrincipals" {
+					for _, s := range g.Scopes {
+						if !slices.Contains(scopes, s) {
+							scopes = append(scopes, s)
+						}
+					}
+				}
+			}
+		}
+		sort.Strings(scopes)
+		if _, err := r.x.o.Graph.EnsureGrant(ctx, r.p.TenantID, r.spID, rsID, scopes); err != nil {
+			return err
+		}
+		r.done(c, fmt.Sprintf("granted admin consent on %s: %s", perm.API, strings.Join(scopes, " ")))
+	}
+	return nil
+}
+
+func (r *tenantRun) appRoles(ctx context.Context) error {
+	for _, c := range r.pending(plan.ObjAppRole) {
+		if c.Action != plan.Create {
+			continue
+		}
+		for _, perm := range r.p.Application.Permissions {
+			for _, ps := range perm.Application {
+				addr := "appRoleAssignment[" + perm.API + "/" + roleName(perm.ResourceAppID, ps, r.obs) + "]"
+				if addr != c.Address {
+					continue
+				}
+				rsID, err := r.resourceSP(ctx, perm.ResourceAppID)
+				if err != nil {
+					return err
+				}
+				if _, err := r.x.o.Graph.EnsureAppRoleAssignment(ctx, r.p.TenantID, r.spID, rsID, ps.ID); err != nil {
+					return err
+				}
+				r.done(c, "granted application permission "+strings.TrimSuffix(strings.TrimPrefix(c.Address, "appRoleAssignment["), "]"))
+			}
+		}
+	}
+	return nil
+}
+
+func roleName(resourceAppID string, ps spec.PermScope, obs *plan.Observed) string {
+	if ps.Value != "" {
+		return ps.Value
+	}
+	return plan.PermissionValue(obs, resourceAppID, ps.ID, true)
+}
+
+func (r *tenantRun) adminAgents(ctx context.Context) error {
+	for _, c := range r.pending(plan.ObjAdminAgents) {
+		if c.Action != plan.Create {
+			continue
+		}
+		if err := r.x.o.Graph.AddGroupMember(ctx, r.p.TenantID, r.obs.AdminAgents.GroupID, r.spID); err != nil {
+			return err
+		}
+		r.done(c, "added the service principal to AdminAgents")
+	}
+	return nil
+}
+
+// clientSecret creates a client secret and stores it before anything else happens: if the
+// secrets file cannot be written, the new secret is removed from the app again. A
+// replacement is proven (a token with it) before the old secret is removed.
+func (r *tenantRun) clientSecret(ctx context.Context) error {
+	var c *plan.Change
+	for _, ch := range r.pending(plan.ObjClientSecret) {
+		if ch.Address == "clientSecret" {
+			c = &ch
+		}
+	}
+	if c == nil {
+		return nil
+	}
+	cs := r.p.Application.ClientSecret
+	end := r.x.o.Now().Add(time.Duration(cs.Lifetime)).UTC().Truncate(time.Second)
+	np, err := r.x.o.Graph.AddPassword(ctx, r.p.TenantID, r.appObjectID, cs.DisplayName, end)
+	if err != nil {
+		return err
+	}
+	if !np.EndDateTime.IsZero() {
+		end = np.EndDateTime.UTC()
+	}
+	oldKeyID := ""
+	if r.sf != nil {
+		oldKeyID = r.sf.ClientSecret.KeyID
+	}
+	store := func(f *secrets.File) {
+		f.ClientID = r.appID
+		f.ClientSecret = secrets.ClientSecret{Value: secrets.NewValue(np.Secret), KeyID: np.KeyID, EndDateTime: end}
+	}
+	if err := r.writeSecrets(ctx, store); err != nil {
+		// Without its value the secret is useless and a liability: take it off the app.
+		if rmErr := r.x.o.Graph.RemovePassword(context.WithoutCancel(ctx), r.p.TenantID, r.appObjectID, np.KeyID); rmErr != nil {
+			return fmt.Errorf("cannot store the new client secret (%w), and removing it from the app again failed too (%v): remove password credential %s by hand", err, rmErr, np.KeyID)
+		}
+		return fmt.Errorf("cannot store the new client secret, so it was removed from the app again: %w", err)
+	}
+	r.done(*c, fmt.Sprintf("created client secret %s (ends %s), stored in %s", np.KeyID, end.Format("2006-01-02"), r.t.SecretsPath))
+	if c.Action == plan.Replace && oldKeyID != "" {
+		if err := r.prove(ctx, np.Secret); err != nil {
+			return fmt.Errorf("the new client secret is stored but does not work yet, so the old one was kept: %w", err)
+		}
+		if err := r.x.o.Graph.RemovePassword(ctx, r.p.TenantID, r.appObjectID, oldKeyID); err != nil {
+			return err
+		}
+		r.x.o.Progress(r.p.Name, "proved the new client secret and removed the old one "+oldKeyID)
+	}
+	r.sf = &secrets.File{ClientID: r.appID, ClientSecret: secrets.ClientSecret{KeyID: np.KeyID, EndDateTime: end}}
+	return nil
+}
+
+func (r *tenantRun) writeSecrets(ctx context.Context, set func(*secrets.File)) error {
+	if w := r.x.o.testOnlySecretsWrite; w != nil {
+		return w(ctx, r.t.SecretsPath, set)
+	}
+	if r.sf == nil {
+		f := &secrets.File{}
+		set(f)
+		err := secrets.Create(ctx, r.t.SecretsPath, f)
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	_, err := secrets.Update(ctx, r.t.SecretsPath, func(f *secrets.File) error { set(f); return nil })
+	return err
+}
+
+// prove gets a client-credentials token with the new secret, retrying while the token
+// endpoint does not know it yet (a new secret replicates like any directory object).
+func (r *tenantRun) prove(ctx context.Context, secret string) error {
+	deadline := time.Now().Add(r.x.o.ProveTimeout)
+	wait := 250 * time.Millisecond
+	for {
+		err := partnercenter.ClientCredentials(ctx, r.x.o.HTTP, r.x.o.Cloud, r.p.TenantID, r.appID, secret, r.x.o.Cloud.GraphAudience)
+		var se *partnercenter.SignInError
+		if err == nil || !errors.As(err, &se) || (se.AADSTS != "7000215" && se.AADSTS != "700016" && se.Status < 500) {
+			return err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// removals carries out deletions last: pruned grants, assignments and membership, and
+// password credentials that are not the one in the secrets file (orphans of an interrupted
+// apply, or live ones the spec prunes).
+func (r *tenantRun) removals(ctx context.Context) error {
+	for _, c := range r.res.Plan.Changes {
+		if c.Action != plan.Delete {
+			continue
+		}
+		var err error
+		switch c.Object {
+		case plan.ObjGrant:
+			err = r.deleteGrant(ctx, c)
+		case plan.ObjAppRole:
+			err = r.deleteAppRole(ctx, c)
+		case plan.ObjAdminAgents:
+			err = r.x.o.Graph.RemoveGroupMember(ctx, r.p.TenantID, r.obs.AdminAgents.GroupID, r.spID)
+		case plan.ObjClientSecret:
+			keyID := strings.TrimSuffix(strings.TrimPrefix(c.Address, "clientSecret["), "]")
+			if r.sf != nil && strings.EqualFold(keyID, r.sf.ClientSecret.KeyID) {
+				continue // never remove the secret the file holds
+			}
+			err = r.x.o.Graph.RemovePassword(ctx, r.p.TenantID, r.appObjectID, keyID)
+		default:
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		r.done(c, "removed "+c.Address)
+	}
+	return nil
+}
+
+func (r *tenantRun) deleteGrant(ctx context.Context, c plan.Change) error {
+	name := strings.TrimSuffix(strings.TrimPrefix(c.Address, "grant["), "]")
+	for _, g := range r.obs.Grants {
+		if g.ClientID == r.spID && g.ConsentType == "AllPrincipals" && resourceName(r.obs, g.ResourceID) == name {
+			return r.x.o.Graph.DeleteGrant(ctx, r.p.TenantID, g.ID)
+		}
+	}
+	return nil
+}
+
+func (r *tenantRun) deleteAppRole(ctx context.Context, c plan.Change) error {
+	name := strings.TrimSuffix(strings.TrimPrefix(c.Address, "appRoleAssignment["), "]")
+	for _, a := range r.obs.AppRoleAssignments {
+		appID := ""
+		for id, rs := range r.obs.ResourceSPs {
+			if rs.ObjectID == a.ResourceID {
+				appID = id
+			}
+		}
+		if a.PrincipalID == r.spID && resourceName(r.obs, a.ResourceID)+"/"+roleName(appID, spec.PermScope{ID: strings.ToLower(a.AppRoleID)}, r.obs) == name {
+			return r.x.o.Graph.DeleteAppRoleAssignment(ctx, r.p.TenantID, a.ResourceID, a.ID)
+		}
+	}
+	return nil
+}
+
+func resourceName(obs *plan.Observed, objectID string) string {
+	for appID, rs := range obs.ResourceSPs {
+		if rs.ObjectID == objectID {
+			return spec.AliasFor(appID)
+		}
+	}
+	return objectID
+}
