@@ -24,7 +24,9 @@ import (
 // Options tune a Client. The zero value is what the CLI uses.
 type Options struct {
 	// MaxRetries bounds how often one request answered 429, 503 or 504 is retried (kiota's
-	// retry handler, honouring Retry-After). 0 means 6; kiota caps it at 10.
+	// retry handler, honouring Retry-After). 0 means 10, kiota's cap: a fleet run sends
+	// hundreds of requests, and with 30% of them throttled six retries would still leave
+	// one request in 5,000 failing.
 	MaxRetries int
 	// Timeout bounds one request with its retries. 0 means 5 minutes.
 	Timeout time.Duration
@@ -75,7 +77,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 	}
 	register()
 	if opts.MaxRetries <= 0 {
-		opts.MaxRetries = 6
+		opts.MaxRetries = 10
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Minute

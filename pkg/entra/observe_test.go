@@ -364,3 +364,24 @@ func TestObserveRoundTrips(t *testing.T) {
 		t.Errorf("second observe: %d requests, want 1 (%v)", len(reqs), reqs)
 	}
 }
+
+// TestObserveAppWithoutPrincipal: an app whose service principal is missing reads as such
+// (the principal's navigations answer 404 in the same batch), not as an error.
+func TestObserveAppWithoutPrincipal(t *testing.T) {
+	e := start(t, 1)
+	app := e.graph(e.tenant, "PATCH", "/applications(uniqueName='"+testUniqueName+"')",
+		map[string]any{"displayName": "Partner Center Web App"}, "Prefer", "create-if-missing")
+	var since int
+	e.requests(&since)
+	got, err := e.client(entra.Options{}).Observe(context.Background(), e.tenant, entra.Query{UniqueName: testUniqueName, KnownAppID: str(app, "appId")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.App == nil || got.App.AppID != str(app, "appId") || got.ServicePrincipal != nil || got.Grants != nil ||
+		got.AppRoleAssignments != nil || got.AdminAgents.Member || got.AdminAgents.GroupID == "" {
+		t.Errorf("observed %+v", got)
+	}
+	if n := countGraph(e.requests(&since)); n != 1 {
+		t.Errorf("%d Graph requests, want 1", n)
+	}
+}

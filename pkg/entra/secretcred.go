@@ -38,8 +38,9 @@ type tokenEntry struct {
 	tok azcore.AccessToken
 }
 
-// tokenRetries bounds retries of a token request answered 429 or 5xx.
-const tokenRetries = 3
+// tokenRetries bounds retries of a token request answered 429 or 5xx (as many as Graph
+// requests get).
+const tokenRetries = 10
 
 func newSecretCredential(authority, tenant, clientID, secret string, hc *http.Client) *secretCredential {
 	return &secretCredential{authority: strings.TrimSuffix(authority, "/") + "/", tenant: tenant, clientID: clientID, secret: secret,
@@ -105,7 +106,7 @@ func (c *secretCredential) request(ctx context.Context, o policy.TokenRequestOpt
 			return parseToken(body)
 		}
 		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500) && attempt < tokenRetries {
-			wait := time.Duration(1<<attempt) * time.Second
+			wait := backoff(attempt + 3) // 0.4-0.8 s, then up to the 1 s cap
 			if s, err := strconv.ParseFloat(res.Header.Get("Retry-After"), 64); err == nil && s >= 0 {
 				wait = min(time.Duration(s*float64(time.Second)), time.Minute)
 			}
