@@ -195,13 +195,14 @@ func parse(path, real string, raw []byte) (*doc, error) {
 
 var (
 	yamlLineRE = regexp.MustCompile(`(?s)^yaml: (?:unmarshal errors:\s*)?line (\d+): (.*)$`)
-	backtickRE = regexp.MustCompile("`[^`]*`")
+	quotedRE   = regexp.MustCompile("`[^`]*`|'[^']*'|\"[^\"]*\"")
 )
 
-// yamlErrorLine splits a YAML parser error into its line and reason; text the parser quotes
-// from the input (between backticks) is dropped, since it could be a value.
+// yamlErrorLine splits a YAML parser error into its line and reason. Anything the parser
+// quotes from the input (a value, a key, an anchor name: between backticks or quotes) is
+// replaced, since it could be a secret pasted in the wrong place; the line is enough.
 func yamlErrorLine(err error) (int, string) {
-	msg := backtickRE.ReplaceAllString(err.Error(), "a value")
+	msg := quotedRE.ReplaceAllString(err.Error(), `"…"`)
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n, m[2]
