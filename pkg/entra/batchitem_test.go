@@ -85,7 +85,7 @@ func TestObserveBatchItemThrottled(t *testing.T) {
 	if !errors.As(err, &te) || te.Status != http.StatusTooManyRequests {
 		t.Errorf("want a ThrottledError, got %T %v", err, err)
 	}
-	if batches != 4 {
-		t.Errorf("%d $batch requests, want 4 (the item budget)", batches)
+	if batches != 11 {
+		t.Errorf("%d $batch requests, want 11 (the first and ten retries of its items)", batches)
 	}
 }

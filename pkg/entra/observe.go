@@ -248,9 +248,9 @@ func navRequest(appID, nav string, sel []string) *abs.RequestInformation {
 	return ri
 }
 
-// maxItemRounds bounds how often items answered 429/503/504 inside a $batch are sent again
-// (kiota retries the $batch request itself, not its items).
-const maxItemRounds = 4
+// maxItemRounds bounds how often items answered 429/503/504 inside a $batch are sent (kiota
+// retries the $batch request itself, not its items): the budget of a single request.
+const maxItemRounds = 11
 
 // batchErrors maps a failed $batch request (not an item) to Graph's error type.
 var batchErrors = abs.ErrorMappings{
