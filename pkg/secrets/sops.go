@@ -126,8 +126,8 @@ func splitList(s string) []string {
 
 // doc is one secrets file as read from disk, structure checked, not yet decrypted.
 type doc struct {
-	path  string // as the caller named it, for messages
-	real  string // resolved absolute path
+	path  string     // as the caller named it, for messages
+	real  string     // resolved absolute path
 	root  *yaml.Node // the document's top mapping, for positions
 	tree  sops.Tree
 	store *sopsyaml.Store
@@ -195,14 +195,27 @@ func parse(path, real string, raw []byte) (*doc, error) {
 
 var (
 	yamlLineRE = regexp.MustCompile(`(?s)^yaml: (?:unmarshal errors:\s*)?line (\d+): (.*)$`)
-	quotedRE   = regexp.MustCompile("`[^`]*`|'[^']*'|\"[^\"]*\"")
+	// The yaml.v3 messages that quote the input (decode.go, resolve.go of v3.0.6); the
+	// scanner's own messages quote only YAML syntax ("did not find expected ',' or '}'").
+	quotedRE = []struct {
+		re   *regexp.Regexp
+		with string
+	}{
+		{regexp.MustCompile("`[^`]*`"), "a value"},
+		{regexp.MustCompile(`anchor '.*?'( referenced| value contains itself)`), "anchor$1"},
+		{regexp.MustCompile(`mapping key ".*" already defined`), "a mapping key is already defined"},
+		{regexp.MustCompile(`invalid map key: .*`), "invalid map key"},
+	}
 )
 
 // yamlErrorLine splits a YAML parser error into its line and reason. Anything the parser
-// quotes from the input (a value, a key, an anchor name: between backticks or quotes) is
-// replaced, since it could be a secret pasted in the wrong place; the line is enough.
+// quotes from the input (a value, a key, an anchor name) is dropped, since it could be a
+// secret pasted in the wrong place; the line is enough.
 func yamlErrorLine(err error) (int, string) {
-	msg := quotedRE.ReplaceAllString(err.Error(), `"…"`)
+	msg := err.Error()
+	for _, q := range quotedRE {
+		msg = q.re.ReplaceAllString(msg, q.with)
+	}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n, m[2]
