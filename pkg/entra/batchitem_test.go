@@ -20,6 +20,34 @@ import (
 	"github.com/useitcloud/uicctl/pkg/sandbox/graph"
 )
 
+const tenant = "11111111-1111-4111-8111-111111111111"
+
+// graphOnly serves the sandbox's Graph alone, behind wrap, to a client with a fixed
+// token: for answers the sandbox's fault switch does not make.
+func graphOnly(t *testing.T, itemThrottle func() (string, bool), wrap func(http.Handler) http.Handler) (*entra.Client, *graph.Service) {
+	t.Helper()
+	svc := graph.New(graph.Options{
+		Authenticate: func(*http.Request) (graph.Principal, error) {
+			return graph.Principal{TenantID: tenant, AppID: "33333333-3333-4333-8333-333333333333",
+				Audience: "https://graph.microsoft.com", Roles: []string{"Directory.Read.All", "Application.ReadWrite.All"}}, nil
+		},
+		BatchItemThrottle: itemThrottle,
+	})
+	svc.AddTenant(tenant, "contoso.onmicrosoft.com")
+	mux := http.NewServeMux()
+	mux.Handle("/graph/", http.StripPrefix("/graph", wrap(svc)))
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	entra.SetTestOnlyTransport(srv.Client().Transport)
+	t.Cleanup(func() { entra.SetTestOnlyTransport(nil) })
+	cl := cloud.Cloud{Name: "test", Login: srv.URL + "/", Graph: srv.URL + "/graph/v1.0", GraphAudience: cloud.PublicGraphAudience}
+	c, err := entra.New(cl, staticToken{}, entra.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, svc
+}
+
 type staticToken struct{}
 
 func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
@@ -29,36 +57,19 @@ func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore
 // TestObserveBatchItemThrottled: Graph throttles $batch items one by one (json-batching);
 // the items answered 429 are sent again after their Retry-After, the others are kept.
 func TestObserveBatchItemThrottled(t *testing.T) {
-	const tenant = "11111111-1111-4111-8111-111111111111"
 	var throttle atomic.Int32
-	svc := graph.New(graph.Options{
-		Authenticate: func(*http.Request) (graph.Principal, error) {
-			return graph.Principal{TenantID: tenant, AppID: "33333333-3333-4333-8333-333333333333",
-				Audience: "https://graph.microsoft.com", Roles: []string{"Directory.Read.All"}}, nil
-		},
-		BatchItemThrottle: func() (string, bool) { return "0.05", throttle.Add(-1) >= 0 },
-	})
-	svc.AddTenant(tenant, "contoso.onmicrosoft.com")
 	var mu sync.Mutex
 	var batches int
-	mux := http.NewServeMux()
-	mux.Handle("/graph/", http.StripPrefix("/graph", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/$batch") {
-			mu.Lock()
-			batches++
-			mu.Unlock()
-		}
-		svc.ServeHTTP(w, r)
-	})))
-	srv := httptest.NewTLSServer(mux)
-	defer srv.Close()
-	entra.SetTestOnlyTransport(srv.Client().Transport)
-	defer entra.SetTestOnlyTransport(nil)
-	cl := cloud.Cloud{Name: "test", Login: srv.URL + "/", Graph: srv.URL + "/graph/v1.0", GraphAudience: cloud.PublicGraphAudience}
-	c, err := entra.New(cl, staticToken{}, entra.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := graphOnly(t, func() (string, bool) { return "0.05", throttle.Add(-1) >= 0 }, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/$batch") {
+				mu.Lock()
+				batches++
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
 	q := entra.Query{UniqueName: "uicctl-x", ResourceAppIDs: []string{graph.PartnerCenterAppID, graph.GraphAppID}}
 	want, err := c.Observe(context.Background(), tenant, q)
 	if err != nil {
@@ -87,5 +98,49 @@ func TestObserveBatchItemThrottled(t *testing.T) {
 	}
 	if batches != 11 {
 		t.Errorf("%d $batch requests, want 11 (the first and ten retries of its items)", batches)
+	}
+}
+
+// TestAddPasswordAmbiguousFailure: a 504 to addPassword may come after the secret was made,
+// so it is not sent again (a second secret would be known to nobody); a 503 is.
+func TestAddPasswordAmbiguousFailure(t *testing.T) {
+	var status atomic.Int32
+	var calls atomic.Int32
+	c, _ := graphOnly(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/addPassword") {
+				calls.Add(1)
+				if s := status.Swap(0); s != 0 {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(int(s))
+					w.Write([]byte(`{"error":{"code":"serviceNotAvailable","message":"try later"}}`))
+					return
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	ref, err := c.UpsertApplication(ctx, tenant, entra.AppKey{UniqueName: "uicctl-x"}, entra.AppSpec{DisplayName: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, reason string
+		status       int32
+		calls        int32
+		ok           bool
+	}{
+		{"503", "answered before acting: retried", 503, 2, true},
+		{"504", "may have acted: not retried", 504, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status.Store(tc.status)
+			calls.Store(0)
+			_, err := c.AddPassword(ctx, tenant, ref.ObjectID, "uicctl", time.Time{})
+			if (err == nil) != tc.ok || calls.Load() != tc.calls {
+				t.Errorf("%s: err %v after %d calls, want ok=%v after %d", tc.reason, err, calls.Load(), tc.ok, tc.calls)
+			}
+		})
 	}
 }

@@ -46,6 +46,7 @@ type Client struct {
 	scopes    []string
 
 	settleTimeout time.Duration
+	maxRetries    int
 }
 
 var registerOnce sync.Once
@@ -126,6 +127,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 		scopes:    []string{cloud.Scope(audience)},
 
 		settleTimeout: opts.SettleTimeout,
+		maxRetries:    opts.MaxRetries,
 	}, nil
 }
 

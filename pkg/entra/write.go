@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithappid"
 	"github.com/microsoftgraph/msgraph-sdk-go/applicationswithuniquename"
@@ -173,12 +174,19 @@ func (c *Client) AddPassword(ctx context.Context, tenantID, appObjectID, display
 	}
 	body.SetPasswordCredential(pc)
 	var res models.PasswordCredentialable
-	// Only replication lag is retried: the 404 of an app created moments ago means the
-	// request made nothing. kiota retries 429/503/504, which Graph answers before acting.
+	// A 504 may come after Graph made the secret: sending the request again would make a
+	// second one, known to nobody. 429 and 503 are answered before acting, so kiota may
+	// retry those; the 404 of an app created moments ago means nothing was made either.
+	cfg := &applications.ItemAddPasswordRequestBuilderPostRequestConfiguration{Options: []abs.RequestOption{
+		&khttp.RetryHandlerOptions{MaxRetries: c.maxRetries, DelaySeconds: 1,
+			ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, res *http.Response) bool {
+				return res.StatusCode != http.StatusGatewayTimeout
+			}},
+	}}
 	err = c.settle(ctx, func(ctx context.Context) error {
 		var err error
 		res, err = applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).
-			ByApplicationId(appObjectID).AddPassword().Post(ctx, body, nil)
+			ByApplicationId(appObjectID).AddPassword().Post(ctx, body, cfg)
 		return err
 	})
 	if err != nil {
