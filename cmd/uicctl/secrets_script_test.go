@@ -46,6 +46,8 @@ func setupSecrets(e *testscript.Env) error {
 	return nil
 }
 
+var hermeticSopsEnv sync.Once
+
 // canaries holds each running script's planted values.
 var canaries sync.Map // *testscript.TestScript -> *canary.Set
 
@@ -128,13 +130,14 @@ func cmdSecretsFile(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: secretsfile [-plain] FILE key=value...")
 	}
-	// pkg/secrets reads these from the process environment, which a script does not
-	// control; refuse rather than depend on the developer's shell.
-	for _, k := range []string{"SOPS_CONFIG", "SOPS_KEYSERVICE", "SOPS_ENABLE_LOCAL_KEYSERVICE"} {
-		if os.Getenv(k) != "" {
-			ts.Fatalf("secretsfile: %s is set in the test's environment; unset it (make test does)", k)
+	hermeticSopsEnv.Do(func() {
+		// This runs in the test process, whose environment (unlike a script's) is the
+		// developer's shell; pkg/secrets reads these when it creates a file. The uicctl
+		// processes a script runs get the script's environment and are not affected.
+		for _, k := range []string{"SOPS_CONFIG", "SOPS_KEYSERVICE", "SOPS_ENABLE_LOCAL_KEYSERVICE"} {
+			os.Unsetenv(k)
 		}
-	}
+	})
 	set := canarySet(ts)
 	var f secrets.File
 	var yaml strings.Builder
