@@ -15,8 +15,8 @@ const Redacted = "[redacted]"
 // needs the real value is easy to find and review.
 //
 // The text is captured in a closure: reflection-based printers (go-cmp's diff, which falls
-// back to reflection when two String results are equal; debuggers' default views) can reach
-// a struct field or a pointer, but not a closure's variables.
+// back to reflection when two String results are equal, or spew-like dumpers) can reach a
+// struct field or a pointer, but not a closure's variables.
 type Value struct {
 	reveal func() string
 }
