@@ -3,6 +3,7 @@ package entra
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -34,6 +35,9 @@ type Options struct {
 	// refers to was created moments ago and has not replicated yet: it is tried again with
 	// backoff until then. 0 means 60 s.
 	SettleTimeout time.Duration
+	// Log, when set, receives a debug record per HTTP attempt (method, path, status,
+	// duration): never a header, a query value that could hold a secret, or a body.
+	Log *slog.Logger
 }
 
 // A Client reads and writes Microsoft Graph for any tenant the credential may sign in to.
@@ -47,6 +51,7 @@ type Client struct {
 
 	settleTimeout time.Duration
 	maxRetries    int
+	log           *slog.Logger
 }
 
 var registerOnce sync.Once
@@ -115,6 +120,10 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 		}
 		mw = append(mw, m)
 	}
+	if opts.Log != nil {
+		// Innermost, so that every attempt the retry handler makes is logged.
+		mw = append(mw, logHandler{opts.Log})
+	}
 	audience := c.GraphAudience
 	if audience == "" {
 		audience = cloud.PublicGraphAudience
@@ -128,6 +137,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 
 		settleTimeout: opts.SettleTimeout,
 		maxRetries:    opts.MaxRetries,
+		log:           opts.Log,
 	}, nil
 }
 
@@ -135,7 +145,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 // HTTP client and the credential's token cache are shared.
 func (c *Client) adapter(tenantID string) (*msgraphcore.GraphRequestAdapterBase, error) {
 	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
-		tenantCredential{cred: c.cred, tenant: tenantID}, c.scopes, []string{c.graphHost})
+		tenantCredential{cred: c.cred, tenant: tenantID, log: c.log}, c.scopes, []string{c.graphHost})
 	if err != nil {
 		return nil, fmt.Errorf("cannot set up Graph authentication: %w", err)
 	}
@@ -146,4 +156,19 @@ func (c *Client) adapter(tenantID string) (*msgraphcore.GraphRequestAdapterBase,
 	}
 	a.SetBaseUrl(c.cloud.Graph)
 	return a, nil
+}
+
+// logHandler is a kiota middleware that logs each request attempt at debug level.
+type logHandler struct{ log *slog.Logger }
+
+func (h logHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	res, err := p.Next(req, i)
+	attrs := []any{"method", req.Method, "path", req.URL.Path, "ms", time.Since(start).Milliseconds()}
+	if err != nil {
+		h.log.Debug("graph request failed", append(attrs, "error", err.Error())...)
+		return res, err
+	}
+	h.log.Debug("graph request", append(attrs, "status", res.StatusCode)...)
+	return res, nil
 }

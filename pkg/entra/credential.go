@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -140,13 +141,22 @@ func knownAuthority(login string) bool {
 type tenantCredential struct {
 	cred   azcore.TokenCredential
 	tenant string
+	log    *slog.Logger // nil: no debug records
 }
 
 func (t tenantCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	o.TenantID = t.tenant
+	start := time.Now()
 	tok, err := t.cred.GetToken(ctx, o)
 	if err != nil {
-		return tok, newSignInError(t.tenant, err)
+		err = newSignInError(t.tenant, err)
+		if t.log != nil {
+			t.log.Debug("token", "tenant", t.tenant, "ms", time.Since(start).Milliseconds(), "error", err.Error())
+		}
+		return tok, err
+	}
+	if t.log != nil {
+		t.log.Debug("token", "tenant", t.tenant, "ms", time.Since(start).Milliseconds())
 	}
 	return tok, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -383,5 +384,38 @@ func TestObserveAppWithoutPrincipal(t *testing.T) {
 	}
 	if n := countGraph(e.requests(&since)); n != 1 {
 		t.Errorf("%d Graph requests, want 1", n)
+	}
+}
+
+// TestDebugLog: with a logger, each token and HTTP attempt is a debug record, and neither
+// the operator secret nor the access token appears in them.
+func TestDebugLog(t *testing.T) {
+	e := start(t, 1)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cred, err := entra.NewCredentialFrom(e.sb.Cloud(), e.operatorEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := entra.New(e.sb.Cloud(), cred, entra.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Observe(context.Background(), e.tenant, entra.Query{UniqueName: testUniqueName}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}, TenantID: e.tenant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	_, _, secret := e.sb.Operator()
+	for _, leak := range []string{secret, tok.Token} {
+		if strings.Contains(out, leak) {
+			t.Fatalf("the debug log holds a secret or token:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, `msg=token tenant=`+e.tenant) || !strings.Contains(out, `msg="graph request" method=POST path=/graph/v1.0/$batch`) {
+		t.Errorf("debug log:\n%s", out)
 	}
 }
