@@ -46,34 +46,27 @@ func checkSecretsFile(ctx context.Context, t *spec.Tenant) []spec.Diagnostic {
 		return out
 	}
 
-	ins, err := secrets.Inspect(t.SecretsPath)
+	ins, f, err := secrets.Check(ctx, t.SecretsPath)
 	var notFound *secrets.NotFoundError
+	var noKey *secrets.NoKeyError
+	var schema *secrets.SchemaError
 	switch {
 	case errors.As(err, &notFound):
 		return []spec.Diagnostic{diag(spec.SeverityWarning,
 			fmt.Sprintf("%s does not exist yet", t.SecretsPath),
 			"uicctl apply creates it when it stores the client secret; uicctl consent adds the refresh token")}
-	case err != nil:
-		return []spec.Diagnostic{fromErr(spec.SeverityError, err)}
-	case len(ins.Problems) > 0:
-		return problems(ins.Problems)
-	}
-
-	f, err := secrets.Read(ctx, t.SecretsPath)
-	var noKey *secrets.NoKeyError
-	var schema *secrets.SchemaError
-	switch {
-	case err == nil:
-		return crossCheck(t, f)
 	case errors.As(err, &noKey):
 		d := fromErr(spec.SeverityWarning, err)
 		d.Message += "; checked without decrypting"
 		return []spec.Diagnostic{d}
 	case errors.As(err, &schema):
 		return problems(schema.Problems)
-	default:
+	case err != nil:
 		return []spec.Diagnostic{fromErr(spec.SeverityError, err)}
+	case len(ins.Problems) > 0:
+		return problems(ins.Problems)
 	}
+	return crossCheck(t, f)
 }
 
 // crossCheck compares the decrypted file with the spec where both name the same thing.

@@ -67,3 +67,12 @@ func BenchmarkValueFormat(b *testing.B) {
 		fmt.Fprintf(io.Discard, "%v %s %q", v, v, v)
 	}
 }
+
+func BenchmarkCheck(b *testing.B) {
+	p := benchFile(b)
+	for b.Loop() {
+		if _, _, err := Check(context.Background(), p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

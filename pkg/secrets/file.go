@@ -61,6 +61,32 @@ func Inspect(path string) (*Inspection, error) {
 	return &Inspection{Recipients: d.recipients(), Problems: d.problems(problems)}, nil
 }
 
+// Check is Inspect and then, when that finds no problem, Read, on one reading of the file
+// (what uicctl validate does for each tenant). err is Inspect's error, or Read's when the
+// file was decrypted: a *NoKeyError means only the keyless checks ran.
+func Check(ctx context.Context, path string) (*Inspection, *File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	d, err := open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, problems := fromTree(d.tree.Branches[0], true)
+	ins := &Inspection{Recipients: d.recipients(), Problems: d.problems(problems)}
+	if len(problems) > 0 {
+		return ins, nil, nil
+	}
+	if _, _, err := d.decrypt(); err != nil {
+		return ins, nil, err
+	}
+	f, problems := fromTree(d.tree.Branches[0], false)
+	if len(problems) > 0 {
+		return ins, nil, &SchemaError{Path: path, Problems: d.problems(problems)}
+	}
+	return ins, f, nil
+}
+
 // Update changes the secrets file at path: under the file's lock it reads and decrypts the
 // current content, hands uicctl's keys to fn, and writes back only the keys fn changed
 // (recipients, data key, other keys and comments kept; MAC recomputed). Nothing is written

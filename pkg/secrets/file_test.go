@@ -356,3 +356,22 @@ func TestConcurrentUpdatesInProcess(t *testing.T) {
 		}
 	}
 }
+
+func TestCheck(t *testing.T) {
+	env := newTestEnv(t)
+	p := env.path("contoso")
+	mustCreate(t, p)
+	ins, f, err := Check(context.Background(), p)
+	if err != nil || len(ins.Problems) != 0 || f == nil || f.ClientSecret.Value.Reveal() != "cs-"+planted {
+		t.Fatalf("Check of a good file: %+v %v %v", ins, f, err)
+	}
+	if want := []string{"age " + env.id.Recipient().String()}; !cmp.Equal(want, ins.Recipients) {
+		t.Errorf("Recipients = %v, want %v", ins.Recipients, want)
+	}
+	os.Unsetenv("SOPS_AGE_KEY_FILE")
+	ins, f, err = Check(context.Background(), p)
+	var nk *NoKeyError
+	if !errors.As(err, &nk) || ins == nil || f != nil {
+		t.Fatalf("Check without a key: %+v %v %v, want the inspection and a NoKeyError", ins, f, err)
+	}
+}
