@@ -76,3 +76,31 @@ func BenchmarkObserveFleet(b *testing.B) {
 	b.ReportMetric(float64(len(e.requests(&since)))/float64(b.N*tenants), "requests/tenant")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/fleet")
 }
+
+// BenchmarkConvergeUnderLag runs the writes of a new tenant (as converge does: upsert,
+// addPassword, service principal, grant, assignment, AdminAgents) with 3 s of replication
+// lag, and reports the wall time and the requests sent. The app must replicate before its
+// principal can be created and the principal before its grant: two lags in a row.
+func BenchmarkConvergeUnderLag(b *testing.B) {
+	const lag = 3 * time.Second
+	e := start(b, b.N)
+	cl := e.client(entra.Options{})
+	tenants := e.sb.World().Tenants
+	for _, tn := range tenants {
+		if _, err := cl.Observe(context.Background(), tn.TenantID, entra.Query{UniqueName: writeTestAppID}); err != nil {
+			b.Fatal(err) // tokens first
+		}
+	}
+	if err := e.sb.SetFaults(sandbox.Faults{ReplicationLag: lag}); err != nil {
+		b.Fatal(err)
+	}
+	var since int
+	e.requests(&since)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		converge(b, cl, tenants[i].TenantID)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(e.requests(&since)))/float64(b.N), "requests/op")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/op")
+}

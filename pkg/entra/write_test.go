@@ -38,7 +38,7 @@ type converged struct {
 }
 
 // converge runs every write apply makes for a new tenant, in dependency order.
-func converge(t *testing.T, c *entra.Client, tenant string) converged {
+func converge(t testing.TB, c *entra.Client, tenant string) converged {
 	t.Helper()
 	ctx := context.Background()
 	var r converged
