@@ -282,3 +282,18 @@ func writeGraphError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// batchItemThrottle answers, for one item of a Graph $batch, whether the 429 fault hits it
+// and with which Retry-After: Graph throttles the items of a batch one by one (the batch
+// itself answers 200), so the 429 rate applies to items too.
+func (fi *faultInjector) batchItemThrottle() (string, bool) {
+	f, kind := fi.draw("graph")
+	if kind != fault429 {
+		return "", false
+	}
+	ra := f.RetryAfter
+	if ra <= 0 {
+		ra = 2 * time.Second
+	}
+	return strconv.FormatFloat(ra.Seconds(), 'f', -1, 64), true
+}

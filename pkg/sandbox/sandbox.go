@@ -39,6 +39,10 @@ type Options struct {
 	Addr string
 
 	Faults Faults
+
+	// OnServed, when set, is called after each request was handled and before its response
+	// is flushed to the client (a test seam for crash tests).
+	OnServed func(r *http.Request, status int)
 }
 
 // A Sandbox is a running emulation. Its methods are safe for concurrent use.
@@ -91,9 +95,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	s := &Sandbox{opts: opts, served: make(chan struct{})}
 	s.faults = newFaultInjector(opts.Faults, opts.Seed)
 	s.graph = graph.New(graph.Options{
-		Authenticate:   s.authenticateGraph,
-		Now:            s.now,
-		ReplicationLag: func() time.Duration { return s.faults.get().ReplicationLag },
+		Authenticate:      s.authenticateGraph,
+		Now:               s.now,
+		ReplicationLag:    func() time.Duration { return s.faults.get().ReplicationLag },
+		BatchItemThrottle: s.faults.batchItemThrottle,
 	})
 	if err := s.initState(); err != nil {
 		return nil, err
@@ -314,7 +319,7 @@ func (s *Sandbox) handler() http.Handler {
 	mux.HandleFunc("/partnerapi/", s.servePartnerAPI)
 	mux.HandleFunc("/_sandbox/", s.serveAdmin)
 	mux.HandleFunc("/", s.serveLogin)
-	return s.logRequests(s.faults.middleware(mux))
+	return s.logRequests(s.faults.middleware(s.onServed(mux)))
 }
 
 func randomToken(n int) string {
