@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -180,7 +179,7 @@ func checkOneAppOneSecret(t *testing.T, sb *sandbox.Sandbox, tenant sandbox.Tena
 	if len(pws) != 1 {
 		t.Errorf("killed at write %d: %d password credentials, want 1", k, len(pws))
 	}
-	if f.ClientSecret.Value.IsZero() || !errors.Is(nil, nil) {
+	if f.ClientSecret.Value.IsZero() {
 		t.Errorf("killed at write %d: the secrets file holds no client secret", k)
 	}
 }
