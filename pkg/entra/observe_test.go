@@ -61,7 +61,9 @@ func start(t testing.TB, tenants int) *env {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 64}
 	entra.SetTestOnlyTransport(tr)
 	entra.SetTestOnlyLookPath(func(string) (string, error) { return "", errors.New("no az in tests") })
-	t.Cleanup(func() { entra.SetTestOnlyTransport(nil); entra.SetTestOnlyLookPath(nil) })
+	// Runs before the sandbox's Close (cleanups run last first): idle client connections
+	// would hold its graceful shutdown for seconds.
+	t.Cleanup(func() { entra.SetTestOnlyTransport(nil); entra.SetTestOnlyLookPath(nil); tr.CloseIdleConnections() })
 	e.hc = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return e
 }
@@ -417,5 +419,34 @@ func TestDebugLog(t *testing.T) {
 	}
 	if !strings.Contains(out, `msg=token tenant=`+e.tenant) || !strings.Contains(out, `msg="graph request" method=POST path=/graph/v1.0/$batch`) {
 		t.Errorf("debug log:\n%s", out)
+	}
+}
+
+// TestOneTokenPerTenant: concurrent observes of one tenant share one token request.
+func TestOneTokenPerTenant(t *testing.T) {
+	e := start(t, 1)
+	var since int
+	e.requests(&since)
+	c := e.client(entra.Options{})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := c.Observe(context.Background(), e.tenant, entra.Query{UniqueName: testUniqueName})
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens := 0
+	for _, le := range e.requests(&since) {
+		if strings.HasSuffix(le.Path, "/oauth2/v2.0/token") {
+			tokens++
+		}
+	}
+	if tokens != 1 {
+		t.Errorf("%d token requests for 8 concurrent observes of one tenant, want 1", tokens)
 	}
 }
