@@ -13,6 +13,7 @@ import (
 	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/plan"
+	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
@@ -76,9 +77,11 @@ func (c *applyCmd) Run(app *App) error {
 	// saved plan. Apply re-checks each tenant against it right before its writes.
 	tenants := fleet.Tenants
 	planned := make([]plan.Tenant, len(tenants))
+	observed := make([]*plan.Observed, len(tenants))
+	files := make([]*secrets.File, len(tenants))
 	errs := make([]error, len(tenants))
 	parallel(app, len(tenants), func(i int) {
-		planned[i], _, _, errs[i] = x.Plan(app.Ctx, &tenants[i])
+		planned[i], observed[i], files[i], errs[i] = x.Plan(app.Ctx, &tenants[i])
 		if errs[i] == nil && saved != nil {
 			errs[i] = apply.CheckFresh(&planned[i], savedTenant(saved, tenants[i].Path))
 		}
@@ -99,6 +102,9 @@ func (c *applyCmd) Run(app *App) error {
 			return err
 		}
 	}
+	// What a person confirmed, or a saved plan, may have gone stale by now: plan again and
+	// hold it against what was shown. With --auto-approve nothing waited in between.
+	recheck := saved != nil || !c.AutoApprove
 	if saved == nil && !c.AutoApprove {
 		if err := confirm(app, len(tenants)); err != nil {
 			return err
@@ -108,7 +114,11 @@ func (c *applyCmd) Run(app *App) error {
 	start := time.Now()
 	results := make([]apply.Result, len(tenants))
 	parallel(app, len(tenants), func(i int) {
-		results[i] = x.Apply(app.Ctx, &tenants[i], &planned[i])
+		if recheck {
+			results[i] = x.Apply(app.Ctx, &tenants[i], &planned[i])
+		} else {
+			results[i] = x.Execute(app.Ctx, &tenants[i], planned[i], observed[i], files[i])
+		}
 	})
 	if app.Output == "json" {
 		if err := writeApplyJSON(app, tenants, results); err != nil {

@@ -107,7 +107,7 @@ func graphClient(app *App) (*entra.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return entra.New(cl, cred, entra.Options{})
+	return entra.New(cl, cred, entra.Options{Log: app.Log})
 }
 
 // makePlan observes and plans every tenant, app.Parallelism at a time. A tenant that fails

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"slices"
 	"sort"
@@ -48,6 +47,9 @@ type Options struct {
 	// ProveTimeout bounds how long a new client secret may take to be accepted by the token
 	// endpoint (it replicates like any directory object). 0 means 2 minutes.
 	ProveTimeout time.Duration
+	// SettleTimeout bounds how long the writes may take to show in reads before apply calls
+	// the result inconsistent. 0 means 60 s.
+	SettleTimeout time.Duration
 	// testOnlySecretsWrite, when set, replaces the secrets file write (tests of the
 	// failure path).
 	testOnlySecretsWrite func(ctx context.Context, path string, f func(*secrets.File)) error
@@ -98,6 +100,9 @@ func New(o Options) *Executor {
 	if o.ProveTimeout <= 0 {
 		o.ProveTimeout = 2 * time.Minute
 	}
+	if o.SettleTimeout <= 0 {
+		o.SettleTimeout = 60 * time.Second
+	}
 	if o.Progress == nil {
 		o.Progress = func(string, string) {}
 	}
@@ -140,9 +145,9 @@ func Meta(f *secrets.File) plan.Secrets {
 	}
 }
 
-// Apply converges one tenant. With saved (from apply --plan), the tenant is only changed if
-// a fresh plan has the same digests; otherwise a StaleError changes nothing. A tenant
-// whose fresh plan has nothing pending gets no write at all.
+// Apply converges one tenant. With saved (the plan a person confirmed, or one from apply
+// --plan), the tenant is only changed if a fresh plan has the same digests; otherwise a
+// StaleError changes nothing. A tenant whose fresh plan has nothing pending gets no write.
 func (x *Executor) Apply(ctx context.Context, t *spec.Tenant, saved *plan.Tenant) Result {
 	tp, obs, sf, err := x.Plan(ctx, t)
 	if err != nil {
@@ -151,6 +156,12 @@ func (x *Executor) Apply(ctx context.Context, t *spec.Tenant, saved *plan.Tenant
 	if err := CheckFresh(&tp, saved); err != nil {
 		return Result{Plan: tp, Err: err}
 	}
+	return x.Execute(ctx, t, tp, obs, sf)
+}
+
+// Execute carries out a plan Plan just computed (no time for the tenant to change in
+// between, as with --auto-approve), then observes until the tenant matches its spec.
+func (x *Executor) Execute(ctx context.Context, t *spec.Tenant, tp plan.Tenant, obs *plan.Observed, sf *secrets.File) Result {
 	r := Result{Plan: tp}
 	if !tp.Pending() {
 		return r
@@ -160,21 +171,41 @@ func (x *Executor) Apply(ctx context.Context, t *spec.Tenant, saved *plan.Tenant
 		r.Err = err
 		return r
 	}
-	after, _, _, err := x.Plan(ctx, t)
-	if err != nil {
-		r.Err = fmt.Errorf("cannot observe %s after the writes: %w", t.Partner.Name, err)
-		return r
-	}
-	if after.Pending() {
-		var left []string
-		for _, c := range after.Changes {
-			if c.Action.Pending() {
-				left = append(left, string(c.Action)+" "+c.Address)
-			}
-		}
-		r.Err = &InconsistentError{Tenant: t.Partner.Name, Changes: left}
-	}
+	r.Err = x.settled(ctx, t)
 	return r
+}
+
+// settled observes the tenant again until its plan has nothing pending. Graph reads lag
+// behind writes (a grant made a second ago may not be listed yet), so a difference is
+// looked at again with growing pauses until SettleTimeout; only a difference that outlasts
+// it is an inconsistent result.
+func (x *Executor) settled(ctx context.Context, t *spec.Tenant) error {
+	deadline := time.Now().Add(x.o.SettleTimeout)
+	wait := 250 * time.Millisecond
+	for {
+		after, _, _, err := x.Plan(ctx, t)
+		if err != nil {
+			return fmt.Errorf("cannot observe %s after the writes: %w", t.Partner.Name, err)
+		}
+		if !after.Pending() {
+			return nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			var left []string
+			for _, c := range after.Changes {
+				if c.Action.Pending() {
+					left = append(left, string(c.Action)+" "+c.Address)
+				}
+			}
+			return &InconsistentError{Tenant: t.Partner.Name, Changes: left}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
 }
 
 // CheckFresh refuses a saved plan whose digests differ from a fresh one.
@@ -506,14 +537,7 @@ func (r *tenantRun) writeSecrets(ctx context.Context, set func(*secrets.File)) e
 	if w := r.x.o.testOnlySecretsWrite; w != nil {
 		return w(ctx, r.t.SecretsPath, set)
 	}
-	if r.sf == nil {
-		f := &secrets.File{}
-		set(f)
-		err := secrets.Create(ctx, r.t.SecretsPath, f)
-		if !errors.Is(err, fs.ErrExist) {
-			return err
-		}
-	}
+	// Update creates the file (per .sops.yaml) when it does not exist yet.
 	_, err := secrets.Update(ctx, r.t.SecretsPath, func(f *secrets.File) error { set(f); return nil })
 	return err
 }
