@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# The uicctl demo: what a consultant sees on a fleet repository.
+# The uicctl demo: the main job, against the local sandbox. A consultant's fleet of three
+# partner tenants is scaffolded, validated, planned and applied; a second plan is clean but
+# for the manual steps (consent, Partner Center App management). Nothing reaches Microsoft.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-uicctl=./bin/uicctl
+uicctl=$PWD/bin/uicctl
+demo=$PWD/.demo
 if [ -t 1 ]; then b=$'\033[1m' r=$'\033[0m'; else b= r=; fi
 step() { printf '\n%s$ %s%s\n' "$b" "$*" "$r"; }
+run() { step "$*"; "$@"; }
 
+rm -rf "$demo"
+mkdir -p "$demo/config/sops/age"
+
+# 1. Validation catches mistakes offline, with file:line:col and the key path.
 step "uicctl validate examples/fleet    # three tenants, one with a deliberate mistake"
 set +e
 $uicctl validate examples/fleet
@@ -14,8 +22,39 @@ set -e
 echo "(exit code $rc: northwind's mistakes are reported with file:line:column and key path)"
 [ "$rc" = 1 ] || { echo "demo: expected exit code 1" >&2; exit 1; }
 
-step "uicctl validate examples/fleet/tenants/contoso examples/fleet/tenants/fabrikam"
-$uicctl validate examples/fleet/tenants/contoso examples/fleet/tenants/fabrikam
+# 2. The sandbox: a local Entra sign-in, Graph and Partner Center with three partner tenants.
+step "uicctl sandbox --tenants 3 --env-file .demo/sandbox.env --world .demo/world.json &"
+$uicctl sandbox --tenants 3 --env-file "$demo/sandbox.env" --world "$demo/world.json" --dir "$demo/sandbox" >"$demo/sandbox.log" 2>&1 &
+sandbox=$!
+trap 'kill $sandbox 2>/dev/null; wait $sandbox 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s "$demo/world.json" ] && break; kill -0 $sandbox || { cat "$demo/sandbox.log"; exit 1; }; sleep 0.1; done
+head -1 "$demo/sandbox.log"
+set -a; . "$demo/sandbox.env"; set +a
+export XDG_CONFIG_HOME=$demo/config   # the demo's own sops key, not yours
 
-step "uicctl validate --output json examples/fleet/tenants/northwind | head -20"
-$uicctl validate --output json examples/fleet/tenants/northwind 2>/dev/null | head -20 || true
+# 3. A fleet repository: an age key for sops (outside the repository), then one spec per tenant.
+step "age-keygen -o ~/.config/sops/age/keys.txt    # (the demo uses its own key under .demo/config)"
+go run ./scripts/agekey "$XDG_CONFIG_HOME/sops/age/keys.txt"
+awk -F'"' '/"name":/ {name=$4} /"tenantId":/ && name != "" {print name, $4; name=""}' "$demo/world.json" >"$demo/tenants.txt"
+while read -r name tenant; do
+  run $uicctl init "$demo/fleet" --name "$name" --tenant-id "$tenant"
+done <"$demo/tenants.txt"
+cd "$demo/fleet"
+
+run $uicctl validate tenants
+
+# 4. Plan: everything to create (exit 2 with --detailed-exitcode), then apply it.
+set +e
+step "uicctl plan --detailed-exitcode tenants"
+$uicctl plan --detailed-exitcode tenants
+rc=$?
+set -e
+echo "(exit code $rc: changes pending)"
+[ "$rc" = 2 ] || { echo "demo: expected exit code 2" >&2; exit 1; }
+
+run $uicctl apply --auto-approve tenants
+
+# 5. In sync: the second plan has no changes; consent and App management are manual steps.
+run $uicctl plan --detailed-exitcode tenants
+step "head -4 tenants/*/secrets.sops.yaml    # the client secret is stored encrypted, never shown"
+for f in tenants/*/secrets.sops.yaml; do echo "==> $f"; head -4 "$f"; done

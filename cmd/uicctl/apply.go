@@ -134,7 +134,7 @@ func (c *applyCmd) Run(app *App) error {
 		}
 	}
 	if app.Output != "json" {
-		fmt.Fprintf(app.Stdout, "\nApply complete: %s made in %s, %s failed (%.1fs).\n", count(made, "change", "changes"),
+		fmt.Fprintf(app.Stdout, "\nApply complete: %s made in %s, %s failed (%.2fs).\n", count(made, "change", "changes"),
 			count(len(tenants), "tenant", "tenants"), count(len(failed), "tenant", "tenants"), time.Since(start).Seconds())
 	}
 	if len(failed) > 0 {

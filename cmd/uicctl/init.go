@@ -192,6 +192,9 @@ const gitignoreTemplate = `# Never commit decrypted secrets or private keys.
 *.agekey
 keys.txt
 .uicctl/
+# uicctl's lock and temporary files next to secrets files.
+.*.sops.yaml.lock
+.*.sops.yaml.tmp-*
 `
 
 const workflowTemplate = `# uicctl in CI: validate every pull request.

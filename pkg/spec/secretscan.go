@@ -47,7 +47,7 @@ func (d *decoder) scanSecrets(n *yaml.Node, path string) (alias bool) {
 	case yaml.ScalarNode:
 		for _, s := range secretShapes {
 			if s.re.MatchString(n.Value) {
-				d.add(n, displayPath(path), "remove it from partner.yaml, revoke it if it was committed, and keep secrets in the sops secrets file (uicctl secrets set)", "value looks like %s", s.kind)
+				d.add(n, displayPath(path), "remove it from partner.yaml, revoke it if it was committed, and keep secrets in the sops secrets file (sops edit tenants/NAME/secrets.sops.yaml)", "value looks like %s", s.kind)
 				return false
 			}
 		}
