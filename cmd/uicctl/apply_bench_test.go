@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"filippo.io/age"
 
 	"github.com/useitcloud/uicctl/pkg/sandbox"
 )
@@ -18,20 +15,12 @@ import (
 func BenchmarkApplyUnderLag(b *testing.B) {
 	const lag = 3 * time.Second
 	logPath := filepath.Join(b.TempDir(), "requests.jsonl")
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{Tenants: 1 + b.N, Customers: 1, Seed: 5, Dir: b.TempDir(), RequestLog: logPath})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sb.Close()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := newCLI(b, sb, id)
+	e := startE2E(b, sandbox.Options{Tenants: 1 + b.N, Customers: 1, Seed: 5, RequestLog: logPath})
+	sb, c := e.sb, e.cli
 	root := b.TempDir()
 	var fleets []string
 	for _, tn := range sb.World().Tenants {
-		fleets = append(fleets, newFleetFor(b, root, tn, id))
+		fleets = append(fleets, newFleetFor(b, root, tn, e.id))
 	}
 	if err := sb.SetFaults(sandbox.Faults{ReplicationLag: lag}); err != nil {
 		b.Fatal(err)

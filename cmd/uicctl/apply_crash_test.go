@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,48 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"filippo.io/age"
-
 	"github.com/useitcloud/uicctl/pkg/sandbox"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 )
-
-// cli runs the uicctl command as a separate process, the way a user (or a killed CI job)
-// runs it: testscript.Main runs it when this test binary is invoked by that name.
-type cli struct {
-	bin string
-	env []string
-}
-
-func newCLI(t testing.TB, sb *sandbox.Sandbox, id *age.X25519Identity) *cli {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "uicctl")
-	if err := os.Symlink(os.Args[0], bin); err != nil {
-		t.Fatal(err)
-	}
-	tid, cid, secret := sb.Operator()
-	return &cli{bin: bin, env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "UICCTL_CLOUD=" + sb.CloudFile(),
-		"SSL_CERT_FILE=" + sb.CAFile(), "SSL_CERT_DIR=" + dir, "AZURE_TENANT_ID=" + tid, "AZURE_CLIENT_ID=" + cid,
-		"AZURE_CLIENT_SECRET=" + secret, "SOPS_AGE_KEY=" + id.String()}}
-}
-
-func (c *cli) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(c.bin, args...)
-	cmd.Env = c.env
-	return cmd
-}
-
-// newFleetFor writes a one-tenant fleet (spec as uicctl init writes it, .sops.yaml for id).
-func newFleetFor(t testing.TB, root string, tenant sandbox.Tenant, id *age.X25519Identity) string {
-	fleet := filepath.Join(root, tenant.Name)
-	tdir := filepath.Join(fleet, "tenants", tenant.Name)
-	if err := os.MkdirAll(tdir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()})), 0o644)
-	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID)), 0o644)
-	return fleet
-}
 
 func isGraphWrite(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/graph/") && r.Method != http.MethodGet && !strings.HasSuffix(r.URL.Path, "/$batch")
@@ -88,17 +48,9 @@ func TestApplyKilledAtEveryWrite(t *testing.T) {
 		}
 	}
 	const tenants = 14
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{Tenants: tenants, Customers: 1, Seed: 7, Dir: t.TempDir(), OnServed: onServed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := startE2E(t, sandbox.Options{Tenants: tenants, Customers: 1, Seed: 7, OnServed: onServed})
+	sb, c, id := e.sb, e.cli, e.id
 	t.Setenv("SOPS_AGE_KEY", id.String()) // for reading the secrets files in this process
-	c := newCLI(t, sb, id)
 	root := t.TempDir()
 	world := sb.World().Tenants
 

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"filippo.io/age"
 
 	"github.com/useitcloud/uicctl/internal/canary"
 	"github.com/useitcloud/uicctl/pkg/sandbox"
@@ -24,25 +21,10 @@ func TestApplyFleetUnderFaults(t *testing.T) {
 		t.Skip("applies 50 tenants under injected faults")
 	}
 	const tenants = 50
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{Tenants: tenants, Customers: 1, Seed: 11, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOPS_AGE_KEY", id.String())
-	c := newCLI(t, sb, id)
-	fleet := filepath.Join(t.TempDir(), "fleet")
-	os.MkdirAll(fleet, 0o755)
-	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()})), 0o644)
-	for _, tn := range sb.World().Tenants {
-		tdir := filepath.Join(fleet, "tenants", tn.Name)
-		os.MkdirAll(tdir, 0o755)
-		os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tn.Name, tn.TenantID)), 0o644)
-	}
+	e := startE2E(t, sandbox.Options{Tenants: tenants, Customers: 1, Seed: 11})
+	sb, c := e.sb, e.cli
+	t.Setenv("SOPS_AGE_KEY", e.id.String())
+	fleet := e.fleet(t)
 	if err := sb.SetFaults(sandbox.Faults{Rate5xx: 0.2, Rate429: 0.2, RetryAfter: 200 * time.Millisecond, ReplicationLag: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
