@@ -31,6 +31,24 @@ func init() {
 	scriptCmds["provision"] = cmdProvision
 	scriptCmds["requests"] = cmdRequests
 	scriptCmds["faults"] = cmdFaults
+	scriptCmds["canaryfrom"] = cmdCanaryFrom
+}
+
+// cmdCanaryFrom makes a secret that uicctl itself stored a canary: it decrypts one value of
+// a secrets file with the real sops CLI (never in this process, whose environment scripts
+// share) and adds it to the script's canaries. Usage: canaryfrom FILE SOPS-PATH NAME
+func cmdCanaryFrom(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: canaryfrom FILE SOPS-PATH NAME")
+	}
+	if err := ts.Exec("sops", "decrypt", "--extract", args[1], args[0]); err != nil {
+		ts.Fatalf("sops decrypt: %v\n%s", err, ts.ReadFile("stderr"))
+	}
+	v := strings.TrimSpace(ts.ReadFile("stdout"))
+	if v == "" {
+		ts.Fatalf("%s has no value at %s", args[0], args[1])
+	}
+	canarySet(ts).Add(args[2], v)
 }
 
 // cmdFaults switches the running sandbox's faults, for a script that sets up a tenant
