@@ -37,6 +37,7 @@ type CLI struct {
 	Apply    applyCmd    `cmd:"" help:"Make the changes: converge each tenant on its spec."`
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of partner.yaml."`
 	Version  versionCmd  `cmd:"" help:"Print the uicctl version."`
+	Consent  consentCmd  `cmd:"" help:"Sign in as the partner (Secure Application Model) and store the refresh token in the secrets file."`
 	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`
 }
 
