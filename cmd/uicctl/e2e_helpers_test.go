@@ -61,13 +61,21 @@ type cli struct {
 
 func newCLI(t testing.TB, sb *sandbox.Sandbox, id *age.X25519Identity) *cli {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "uicctl")
+	bin := filepath.Join(dir, "bin", "uicctl")
+	noCerts := filepath.Join(dir, "no-certs") // only the sandbox CA is trusted
+	for _, d := range []string{filepath.Dir(bin), noCerts} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := os.Symlink(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
 	tid, cid, secret := sb.Operator()
+	// SSL_CERT_DIR must be a folder of certificates: Go reads every file in it (a folder
+	// holding this test binary once cost every uicctl process 75 MB).
 	return &cli{bin: bin, env: []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "UICCTL_CLOUD=" + sb.CloudFile(),
-		"SSL_CERT_FILE=" + sb.CAFile(), "SSL_CERT_DIR=" + dir, "AZURE_TENANT_ID=" + tid, "AZURE_CLIENT_ID=" + cid,
+		"SSL_CERT_FILE=" + sb.CAFile(), "SSL_CERT_DIR=" + noCerts, "AZURE_TENANT_ID=" + tid, "AZURE_CLIENT_ID=" + cid,
 		"AZURE_CLIENT_SECRET=" + secret, "SOPS_AGE_KEY=" + id.String()}}
 }
 

@@ -72,6 +72,15 @@ func register() {
 	})
 }
 
+// fleetTransport is the one transport of a run, shared by token requests and Graph calls.
+// A fleet run talks to a few hosts from many goroutines: it keeps up to 64 idle connections
+// per host (net/http keeps 2), so tenants reuse connections instead of handshaking anew.
+var fleetTransport = sync.OnceValue(func() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return tr
+})
+
 // New returns a Graph client for cloud c that signs in with cred, one token per tenant.
 func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, error) {
 	if cred == nil {
@@ -93,10 +102,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 	}
 	parent := testOnlyTransport
 	if parent == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		// A fleet run talks to one Graph host from many goroutines: keep their connections.
-		tr.MaxIdleConnsPerHost = 64
-		parent = tr
+		parent = fleetTransport()
 	}
 	var mw []khttp.Middleware
 	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{}) {

@@ -60,7 +60,7 @@ func newCredential(c cloud.Cloud, getenv func(string) string) (azcore.TokenCrede
 	switch {
 	case tenant != "" && client != "" && secret != "":
 		// Not azidentity's ClientSecretCredential: see secretCredential for the round trip it saves.
-		hc := &http.Client{Timeout: time.Minute}
+		hc := &http.Client{Timeout: time.Minute, Transport: fleetTransport()}
 		if testOnlyTransport != nil {
 			hc.Transport = testOnlyTransport
 		}
