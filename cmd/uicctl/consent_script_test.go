@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os"
 	"regexp"
@@ -13,6 +15,28 @@ import (
 func init() {
 	scriptCmds["waitfor"] = cmdWaitFor
 	scriptCmds["freeport"] = cmdFreePort
+	scriptCmds["signinpaste"] = cmdSignInPaste
+}
+
+// cmdSignInPaste is the consultant on a remote shell: it signs in as UPN on the first
+// authorize URL of the sandbox found in FILE and writes the address the browser ends on
+// (the redirect it cannot load) as a line to OUT, for example a FIFO that uicctl consent
+// --paste reads. Usage: signinpaste UPN FILE OUT
+func cmdSignInPaste(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: signinpaste UPN FILE OUT")
+	}
+	sb := scriptSandbox(ts)
+	u := authorizeURLIn(ts.ReadFile(args[1]), sb.URL())
+	if u == "" {
+		ts.Fatalf("no authorize URL of the sandbox in %s", args[1])
+	}
+	loc, err := sb.SignIn(context.Background(), u, args[0])
+	ts.Check(err)
+	f, err := os.OpenFile(ts.MkAbs(args[2]), os.O_WRONLY|os.O_APPEND, 0)
+	ts.Check(err)
+	_, err = f.WriteString(loc + "\n")
+	ts.Check(errors.Join(err, f.Close()))
 }
 
 // cmdWaitFor waits (up to 20 s) until FILE, which a background command writes, matches
