@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export SOPS_DISABLE_VERSION_CHECK := 1
 
-.PHONY: build test check fmt vet tools demo bench clean
+.PHONY: build test check fmt vet tools chromium demo bench clean
 
 build:
 	$(GO) build -o bin/uicctl ./cmd/uicctl
@@ -25,11 +25,18 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-# The real sops CLI, pinned, for tests that cross-check our files with it.
-tools: $(TOOLS)/sops
+# What the cross-check tests use: the real sops CLI (pinned) and Chromium.
+tools: $(TOOLS)/sops chromium
 
 $(TOOLS)/sops:
 	GOBIN=$(TOOLS) $(GO) install github.com/getsops/sops/v3/cmd/sops@$(SOPS_VERSION)
+
+# Headless Chromium for the consent sign-in test (TestConsentChromium skips without it):
+# installed through apt only when missing, and only as root with apt (CI runs as root).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
 
 demo: build
 	@./scripts/demo.sh
