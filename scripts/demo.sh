@@ -58,3 +58,23 @@ run $uicctl apply --auto-approve tenants
 run $uicctl plan --detailed-exitcode tenants
 step "head -4 tenants/*/secrets.sops.yaml    # the client secret is stored encrypted, never shown"
 for f in tenants/*/secrets.sops.yaml; do echo "==> $f"; head -4 "$f"; done
+
+# 6. Consent: the partner's MFA sign-in (Secure Application Model) stores the refresh token.
+#    The sandbox's admin API plays the user at the browser (curl stands in for the browser).
+if command -v curl >/dev/null; then
+  awk -F'"' '/"name":/ && !upn_wanted {name=$4; upn_wanted=1} /"upn":/ && upn_wanted {print name, $4; upn_wanted=0}' \
+    "$demo/world.json" | grep -v '^$' >"$demo/accounts.txt"
+  while read -r name upn; do
+    [ -d "tenants/$name" ] || continue
+    step "uicctl consent --no-browser tenants/$name    # the browser signs in as $upn with MFA"
+    $uicctl consent --no-browser "tenants/$name" >"$demo/consent-$name.out" 2>"$demo/consent-$name.err" &
+    consent=$!
+    for _ in $(seq 1 100); do grep -q 'waiting for the sign-in' "$demo/consent-$name.err" && break; sleep 0.1; done
+    url=$(grep -o 'https://[^ ]*/oauth2/v2.0/authorize?[^ ]*' "$demo/consent-$name.err" | head -1)
+    curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' \
+      -d "{\"url\":\"$url\",\"upn\":\"$upn\"}" "$UICCTL_SANDBOX_URL/_sandbox/signin"
+    wait $consent
+    cat "$demo/consent-$name.out"
+  done <"$demo/accounts.txt"
+  run $uicctl plan --detailed-exitcode tenants
+fi
