@@ -99,25 +99,7 @@ func (c *ctx) application(key, keyValue string) {
 	s := c.s
 	switch c.r.Method {
 	case http.MethodGet:
-		if !c.allow(permAppRead) {
-			return
-		}
-		var sel []string
-		if v, ok := c.r.URL.Query()["$select"]; ok && !c.parseSelect("application", v[0], &sel) {
-			return
-		}
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		e := c.findApp(s.tenants[c.p.TenantID], key, keyValue)
-		if e == nil {
-			c.notFound(keyValue)
-			return
-		}
-		ctxURL := c.base + "/$metadata#applications/$entity"
-		if sel != nil {
-			ctxURL = c.base + "/$metadata#applications(" + strings.Join(sel, ",") + ")/$entity"
-		}
-		c.json(http.StatusOK, c.entityOut(e.Props, ctxURL, sel))
+		c.getEntity(permAppRead, "application", "applications", keyValue, func(t *tenant) *entity { return c.findApp(t, key, keyValue) })
 	case http.MethodPatch:
 		if !c.allow(permAppWrite) {
 			return

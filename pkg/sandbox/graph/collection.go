@@ -1,6 +1,9 @@
 package graph
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // collection describes a top-level entity set that lists with the OData query options
 // and creates with POST.
@@ -77,3 +80,28 @@ func (c *ctx) action(perms []string) bool {
 }
 
 func visibleTo(c *ctx, e *entity) bool { return c.visible(e) }
+
+// getEntity answers GET of one entity of entity set set (an application, a service
+// principal): the permission check, $select, 404 for a key that finds nothing, and the
+// @odata.context Graph writes for the selection.
+func (c *ctx) getEntity(perms []string, typ, set, keyValue string, find func(*tenant) *entity) {
+	if !c.allow(perms) {
+		return
+	}
+	var sel []string
+	if v, ok := c.r.URL.Query()["$select"]; ok && !c.parseSelect(typ, v[0], &sel) {
+		return
+	}
+	c.s.mu.RLock()
+	defer c.s.mu.RUnlock()
+	e := find(c.s.tenants[c.p.TenantID])
+	if e == nil {
+		c.notFound(keyValue)
+		return
+	}
+	ctxURL := c.base + "/$metadata#" + set + "/$entity"
+	if sel != nil {
+		ctxURL = c.base + "/$metadata#" + set + "(" + strings.Join(sel, ",") + ")/$entity"
+	}
+	c.json(http.StatusOK, c.entityOut(e.Props, ctxURL, sel))
+}

@@ -124,25 +124,7 @@ func (c *ctx) servicePrincipal(key, keyValue string) {
 	s := c.s
 	switch c.r.Method {
 	case http.MethodGet:
-		if !c.allow(permSPRead) {
-			return
-		}
-		var sel []string
-		if v, ok := c.r.URL.Query()["$select"]; ok && !c.parseSelect("servicePrincipal", v[0], &sel) {
-			return
-		}
-		s.mu.RLock()
-		defer s.mu.RUnlock()
-		e := c.findSP(s.tenants[c.p.TenantID], key, keyValue)
-		if e == nil {
-			c.notFound(keyValue)
-			return
-		}
-		ctxURL := c.base + "/$metadata#servicePrincipals/$entity"
-		if sel != nil {
-			ctxURL = c.base + "/$metadata#servicePrincipals(" + strings.Join(sel, ",") + ")/$entity"
-		}
-		c.json(http.StatusOK, c.entityOut(e.Props, ctxURL, sel))
+		c.getEntity(permSPRead, "servicePrincipal", "servicePrincipals", keyValue, func(t *tenant) *entity { return c.findSP(t, key, keyValue) })
 	case http.MethodPatch:
 		if !c.allow(permSPWrite) {
 			return
