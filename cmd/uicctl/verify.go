@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+	"github.com/useitcloud/uicctl/pkg/verify"
+)
+
+type verifyCmd struct {
+	Paths     []string `arg:"" optional:"" name:"path" help:"partner.yaml files or folders searched for them (default: .)."`
+	JUnit     string   `name:"junit" placeholder:"FILE" help:"Also write a JUnit XML report to FILE (a testsuite per tenant, a testcase per check)."`
+	Strict    bool     `help:"Exit 2 on warnings too."`
+	WriteBack bool     `help:"Store the rotated refresh token and its last-used time in each secrets file."`
+}
+
+// verifyFailed ends verify with exit 2 after the report was written.
+type verifyFailed struct {
+	n      int
+	strict bool
+}
+
+func (e verifyFailed) Error() string {
+	if e.strict {
+		return fmt.Sprintf("%s failed or warned (--strict)", count(e.n, "tenant", "tenants"))
+	}
+	return fmt.Sprintf("%s failed verification", count(e.n, "tenant", "tenants"))
+}
+func (e verifyFailed) Hint() string  { return "each failed check is listed above with its hint" }
+func (e verifyFailed) ExitCode() int { return 2 }
+
+func (c *verifyCmd) Run(app *App) error {
+	fleet, err := loadFleet(app, c.Paths)
+	if err != nil {
+		return err
+	}
+	if len(fleet.Tenants) == 0 {
+		return usageError{fmt.Errorf("no partner.yaml found in %v", c.Paths)}
+	}
+	cl, err := cloud.Lookup(app.Cloud)
+	if err != nil {
+		return err
+	}
+	specErrs := map[string]int{}
+	for _, d := range fleet.Diagnostics {
+		if d.Severity == spec.SeverityError {
+			specErrs[d.File]++
+		}
+	}
+	now := time.Now()
+	if testOnlyNow != nil {
+		now = testOnlyNow()
+	}
+	results := make([]verify.Tenant, len(fleet.Tenants))
+	writeErrs := make([]error, len(fleet.Tenants))
+	parallel(app, len(fleet.Tenants), func(i int) {
+		t := fleet.Tenants[i]
+		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now}
+		if t.Partner != nil {
+			in.Secrets, in.SecretsErr = secrets.Read(app.Ctx, t.SecretsPath)
+		}
+		res, rot := verify.Run(app.Ctx, in)
+		if c.WriteBack && rot != nil {
+			if _, err := secrets.Update(app.Ctx, t.SecretsPath, func(f *secrets.File) error {
+				f.RefreshToken.Value = rot.RefreshToken
+				f.RefreshToken.LastUsedAt = rot.LastUsedAt.UTC()
+				return nil
+			}); err != nil {
+				writeErrs[i] = fmt.Errorf("cannot write back the refresh token of %s: %w", t.Path, err)
+			}
+		}
+		results[i] = res
+	})
+	r := verify.NewReport(results)
+	switch app.Output {
+	case "json":
+		err = verify.WriteJSON(app.Stdout, r)
+	default:
+		err = verify.WriteText(app.Stdout, r)
+	}
+	if err != nil {
+		return err
+	}
+	if c.JUnit != "" {
+		var b bytes.Buffer
+		if err := verify.WriteJUnit(&b, r); err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(c.JUnit, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("cannot write the JUnit report: %w", err)
+		}
+	}
+	for _, err := range writeErrs {
+		if err != nil {
+			return err
+		}
+	}
+	bad := r.Summary.TenantsFailed
+	if c.Strict {
+		bad += r.Summary.TenantsWarned
+	}
+	if bad > 0 {
+		return verifyFailed{bad, c.Strict}
+	}
+	return nil
+}

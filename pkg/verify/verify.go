@@ -1,0 +1,221 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/partnercenter"
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+// Status is the outcome of one check.
+type Status string
+
+// The statuses, from best to worst (skip: the check could not run because an earlier one
+// failed, or it does not apply).
+const (
+	Pass Status = "pass"
+	Warn Status = "warn"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// The check names, in the order they run.
+const (
+	CheckSpec              = "spec-and-secrets"
+	CheckClientSecret      = "client-secret"
+	CheckClientCredentials = "client-credentials"
+	CheckRefreshToken      = "refresh-token"
+	CheckCustomers         = "partner-center-customers"
+	CheckUsage             = "usage"
+	CheckPartnerAPI        = "partner-api-token"
+)
+
+// Check is the result of one named check.
+type Check struct {
+	Name     string        `json:"name"`
+	Status   Status        `json:"status"`
+	Message  string        `json:"message"`
+	Hint     string        `json:"hint,omitempty"`
+	Duration time.Duration `json:"durationNs"`
+}
+
+// Tenant is the checks of one tenant.
+type Tenant struct {
+	Name   string  `json:"name"`
+	Path   string  `json:"path"`
+	Checks []Check `json:"checks"`
+}
+
+// Worst is the worst status of the tenant's checks (skip counts as pass).
+func (t *Tenant) Worst() Status {
+	w := Pass
+	for _, c := range t.Checks {
+		switch {
+		case c.Status == Fail:
+			return Fail
+		case c.Status == Warn:
+			w = Warn
+		}
+	}
+	return w
+}
+
+// Input is what Run needs for a tenant. Secrets is nil when SecretsErr says why.
+type Input struct {
+	Tenant     spec.Tenant
+	SpecErrors int
+	Secrets    *secrets.File
+	SecretsErr error
+	Cloud      cloud.Cloud
+	HTTP       *http.Client // nil: the default client
+	Now        time.Time
+}
+
+// Rotation is the refresh token the last redemption returned, for --write-back.
+type Rotation struct {
+	RefreshToken secrets.Value
+	LastUsedAt   time.Time
+}
+
+type hinter interface{ Hint() string }
+
+func hintOf(err error) string {
+	var h hinter
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
+
+// Run runs the checks of one tenant. It never returns an error: every failure is a check.
+// The rotation is nil when no refresh token was redeemed.
+func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
+	t := Tenant{Path: in.Tenant.Path}
+	p := in.Tenant.Partner
+	if p != nil {
+		t.Name = p.Name
+	}
+	failed := false
+	run := func(name string, f func() (Status, string, string)) {
+		if failed {
+			t.Checks = append(t.Checks, Check{Name: name, Status: Skip, Message: "not run: an earlier check failed"})
+			return
+		}
+		start := time.Now()
+		st, msg, hint := f()
+		t.Checks = append(t.Checks, Check{Name: name, Status: st, Message: msg, Hint: hint, Duration: time.Since(start)})
+		failed = st == Fail
+	}
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	f := in.Secrets
+
+	run(CheckSpec, func() (Status, string, string) {
+		switch {
+		case in.SpecErrors > 0 || p == nil:
+			return Fail, fmt.Sprintf("the spec has %d error(s)", max(in.SpecErrors, 1)), "run uicctl validate to see them"
+		case in.SecretsErr != nil:
+			return Fail, "the secrets file cannot be read: " + in.SecretsErr.Error(), hintOf(in.SecretsErr)
+		}
+		return Pass, "spec valid, secrets file decrypted", ""
+	})
+	run(CheckClientSecret, func() (Status, string, string) {
+		cs := f.ClientSecret
+		if f.ClientID == "" || cs.Value.IsZero() {
+			return Fail, "no client secret in the secrets file", "run uicctl apply: it creates the secret and stores it"
+		}
+		// The keyId is not looked up on the app: that needs operator credentials.
+		if cs.EndDateTime.IsZero() {
+			return Warn, "the client secret has no recorded expiry", "run uicctl apply to record the secret's end date"
+		}
+		left := cs.EndDateTime.Sub(now)
+		days := int(left.Hours() / 24)
+		if left <= 0 {
+			return Fail, fmt.Sprintf("the client secret expired on %s", cs.EndDateTime.Format(time.DateOnly)), "run uicctl apply: it replaces an expired client secret"
+		}
+		if renew := time.Duration(p.Application.ClientSecret.RenewBefore); left < renew {
+			return Warn, fmt.Sprintf("the client secret expires in %d days (%s), within renewBefore", days, cs.EndDateTime.Format(time.DateOnly)), "run uicctl apply: it rotates the secret within renewBefore"
+		}
+		return Pass, fmt.Sprintf("expires in %d days (%s)", days, cs.EndDateTime.Format(time.DateOnly)), ""
+	})
+	run(CheckClientCredentials, func() (Status, string, string) {
+		err := partnercenter.ClientCredentials(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), in.Cloud.GraphAudience)
+		if err != nil {
+			return Fail, err.Error(), hintOf(err)
+		}
+		return Pass, "app-only token issued for Graph", ""
+	})
+
+	var access string
+	var rot *Rotation
+	run(CheckRefreshToken, func() (Status, string, string) {
+		rt := f.RefreshToken
+		if rt.Value.IsZero() {
+			return Fail, "no refresh token in the secrets file", "run uicctl consent for this tenant"
+		}
+		a, rotated, claims, err := partnercenter.DelegatedToken(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), rt.Value.Reveal(), in.Cloud.PartnerCenterAudience)
+		if err != nil {
+			hint := hintOf(err)
+			if hint == "" {
+				hint = "run uicctl consent for this tenant to get a new refresh token"
+			}
+			return Fail, "the refresh token gives no Partner Center token: " + err.Error(), hint
+		}
+		access = a
+		rot = &Rotation{RefreshToken: secrets.NewValue(rotated), LastUsedAt: now}
+		if !claims.MFA() {
+			return Fail, "the Partner Center token has no MFA claim (the consent account signed in without MFA)", "turn MFA on for the consent account and run uicctl consent again"
+		}
+		last := rt.IssuedAt
+		if rt.LastUsedAt.After(last) {
+			last = rt.LastUsedAt
+		}
+		if !last.IsZero() {
+			age := now.Sub(last)
+			if maxAge := time.Duration(p.PartnerCenter.Consent.MaxAge); maxAge > 0 && age > maxAge {
+				return Warn, fmt.Sprintf("redeemed with MFA, but last used %d days ago (maxAge %d days)", int(age.Hours()/24), spec.Duration(maxAge).Days()), "run verify with --write-back nightly, or uicctl consent"
+			}
+			return Pass, fmt.Sprintf("redeemed with MFA; last used %d days ago", int(age.Hours()/24)), ""
+		}
+		return Pass, "redeemed with MFA", ""
+	})
+	pc := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: access}
+	run(CheckCustomers, func() (Status, string, string) {
+		n, total, err := pc.Customers(ctx, 100)
+		if err != nil {
+			return Fail, err.Error(), hintOf(err)
+		}
+		return Pass, fmt.Sprintf("%d customers on the first page, %d in total", n, total), ""
+	})
+	run(CheckUsage, func() (Status, string, string) {
+		switch p.Verify.Usage {
+		case "", "unbilled":
+			n, err := pc.UnbilledLineItems(ctx, p.Verify.Currency)
+			if err != nil {
+				return Fail, "unbilled usage: " + err.Error(), hintOf(err)
+			}
+			return Pass, fmt.Sprintf("unbilled usage (%s, current period): %d line items", p.Verify.Currency, n), ""
+		}
+		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled"
+	})
+	run(CheckPartnerAPI, func() (Status, string, string) {
+		if rot == nil {
+			return Skip, "no refresh token was redeemed", ""
+		}
+		_, rotated, _, err := partnercenter.DelegatedToken(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), rot.RefreshToken.Reveal(), in.Cloud.PartnerAPIAudience)
+		if err != nil {
+			return Fail, "no Partner API token: " + err.Error(), hintOf(err)
+		}
+		rot.RefreshToken = secrets.NewValue(rotated)
+		return Pass, "token issued for the price sheet audience", ""
+	})
+	return t, rot
+}

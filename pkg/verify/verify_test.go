@@ -1,0 +1,148 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+func TestClientSecretCheck(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	// Nothing listens on port 1: the network checks after the secret fail at once.
+	cl := cloud.Cloud{Login: "http://127.0.0.1:1", Graph: "http://127.0.0.1:1", PartnerCenter: "http://127.0.0.1:1/v1"}
+	tests := map[string]struct {
+		reason  string
+		end     time.Time
+		noValue bool
+		want    Check
+	}{
+		"expired": {
+			reason: "an expired secret fails with the apply hint",
+			end:    now.Add(-time.Hour),
+			want:   Check{Name: CheckClientSecret, Status: Fail, Message: "the client secret expired on 2026-11-26", Hint: "run uicctl apply: it replaces an expired client secret"},
+		},
+		"within renewBefore": {
+			reason: "a secret expiring within renewBefore (30 days) warns",
+			end:    now.Add(10 * 24 * time.Hour),
+			want:   Check{Name: CheckClientSecret, Status: Warn, Message: "the client secret expires in 10 days (2026-12-06), within renewBefore", Hint: "run uicctl apply: it rotates the secret within renewBefore"},
+		},
+		"healthy": {
+			reason: "a secret far from expiry passes",
+			end:    now.Add(100 * 24 * time.Hour),
+			want:   Check{Name: CheckClientSecret, Status: Pass, Message: "expires in 100 days (2027-03-06)"},
+		},
+		"absent": {
+			reason:  "no secret value fails with the apply hint",
+			noValue: true,
+			want:    Check{Name: CheckClientSecret, Status: Fail, Message: "no client secret in the secrets file", Hint: "run uicctl apply: it creates the secret and stores it"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := &spec.Partner{Name: "contoso", TenantID: "00000000-0000-0000-0000-000000000001",
+				Application: spec.Application{ClientSecret: spec.ClientSecret{RenewBefore: spec.DefaultRenewBefore}},
+				Verify:      spec.Verify{Usage: spec.DefaultUsage, Currency: spec.DefaultCurrency}}
+			f := &secrets.File{ClientID: "app", ClientSecret: secrets.ClientSecret{EndDateTime: tc.end}}
+			if !tc.noValue {
+				f.ClientSecret.Value = secrets.NewValue("canary-secret-value")
+			}
+			got, rot := Run(context.Background(), Input{Tenant: spec.Tenant{Path: "p.yaml", Partner: p}, Secrets: f, Cloud: cl, Now: now})
+			if rot != nil {
+				t.Errorf("rotation without a redemption")
+			}
+			c := got.Checks[1]
+			c.Duration = 0
+			if diff := cmp.Diff(tc.want, c); diff != "" {
+				t.Errorf("%s: client-secret check (-want +got):\n%s", tc.reason, diff)
+			}
+			var b bytes.Buffer
+			if err := WriteJSON(&b, NewReport([]Tenant{got})); err != nil {
+				t.Fatal(err)
+			}
+			if err := WriteText(&b, NewReport([]Tenant{got})); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(b.String(), "canary-secret-value") {
+				t.Errorf("the secret value is in the report")
+			}
+		})
+	}
+}
+
+// Types of a JUnit XML reader, written apart from the writer's so a wrong tag shows.
+type readSuites struct {
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Suites   []readSuite `xml:"testsuite"`
+}
+
+type readSuite struct {
+	Name     string     `xml:"name,attr"`
+	Tests    int        `xml:"tests,attr"`
+	Failures int        `xml:"failures,attr"`
+	Skipped  int        `xml:"skipped,attr"`
+	Cases    []readCase `xml:"testcase"`
+}
+
+type readCase struct {
+	Name      string `xml:"name,attr"`
+	Classname string `xml:"classname,attr"`
+	Time      string `xml:"time,attr"`
+	Failure   *struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	Skipped *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"skipped"`
+	SystemOut string `xml:"system-out"`
+}
+
+func TestJUnitReadBack(t *testing.T) {
+	r := NewReport([]Tenant{
+		{Name: "contoso", Path: "a/partner.yaml", Checks: []Check{
+			{Name: CheckSpec, Status: Pass, Message: "ok", Duration: 1500 * time.Millisecond},
+			{Name: CheckRefreshToken, Status: Fail, Message: "revoked <&>", Hint: "run uicctl consent"},
+			{Name: CheckCustomers, Status: Skip, Message: "not run"},
+		}},
+		{Name: "fabrikam", Path: "b/partner.yaml", Checks: []Check{
+			{Name: CheckClientSecret, Status: Warn, Message: "expires soon", Hint: "run uicctl apply"},
+		}},
+	})
+	var b bytes.Buffer
+	if err := WriteJUnit(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var got readSuites
+	if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
+		t.Fatalf("the JUnit file does not parse: %v\n%s", err, b.String())
+	}
+	if got.Tests != 4 || got.Failures != 1 || len(got.Suites) != 2 {
+		t.Fatalf("totals: tests %d failures %d suites %d", got.Tests, got.Failures, len(got.Suites))
+	}
+	s := got.Suites[0]
+	if s.Name != "contoso" || s.Tests != 3 || s.Failures != 1 || s.Skipped != 1 {
+		t.Errorf("suite: %+v", s)
+	}
+	if c := s.Cases[0]; c.Name != CheckSpec || c.Classname != "contoso" || c.Time != "1.500" || c.Failure != nil {
+		t.Errorf("passing case: %+v", c)
+	}
+	if f := s.Cases[1].Failure; f == nil || f.Message != "revoked <&>" || f.Text != "revoked <&>\nhint: run uicctl consent" {
+		t.Errorf("failure: %+v", f)
+	}
+	if sk := s.Cases[2].Skipped; sk == nil || sk.Message != "not run" {
+		t.Errorf("skipped: %+v", sk)
+	}
+	if c := got.Suites[1].Cases[0]; c.Failure != nil || c.SystemOut != "warning: expires soon\nhint: run uicctl apply" {
+		t.Errorf("warning case: %+v", c)
+	}
+}
