@@ -38,6 +38,8 @@ type CLI struct {
 	Schema   schemaCmd   `cmd:"" help:"Print the JSON Schema of partner.yaml."`
 	Version  versionCmd  `cmd:"" help:"Print the uicctl version."`
 	Consent  consentCmd  `cmd:"" help:"Sign in as the partner (Secure Application Model) and store the refresh token in the secrets file."`
+	Import   importCmd   `cmd:"" help:"Write partner.yaml for an app that was onboarded by hand (adopted by appId)."`
+	Secrets  secretsCmd  `cmd:"" help:"Set or show the keys of a secrets file (values from stdin, never shown)."`
 	Verify   verifyCmd   `cmd:"" help:"Check each tenant end to end with the calls the platform makes (nightly in CI)."`
 	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`
 }

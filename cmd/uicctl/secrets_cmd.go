@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/useitcloud/uicctl/pkg/secrets"
+	"github.com/useitcloud/uicctl/pkg/spec"
+)
+
+type secretsCmd struct {
+	Set    secretsSetCmd    `cmd:"" help:"Store one key of a secrets file, its value read from stdin (never the command line)."`
+	Status secretsStatusCmd `cmd:"" help:"Show a secrets file's state: keyIds, end dates, refresh token age and account, never a value."`
+}
+
+type secretsSetCmd struct {
+	Path string `arg:"" help:"The secrets file (created under the .sops.yaml creation rules when missing)."`
+	Key  string `arg:"" enum:"clientId,clientSecret,clientSecret.keyId,clientSecret.endDateTime,refreshToken,refreshToken.account,refreshToken.issuedAt" help:"One of: clientId, clientSecret, clientSecret.keyId, clientSecret.endDateTime, refreshToken, refreshToken.account, refreshToken.issuedAt."`
+}
+
+// testOnlySetNow, when set, is the clock secrets set stamps a new refresh token with.
+var testOnlySetNow func() time.Time
+
+func (c *secretsSetCmd) Run(app *App) error {
+	// One line: a value pasted with its newline, or piped from a password manager.
+	line, err := bufio.NewReader(io.LimitReader(app.Stdin, 64<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("cannot read the value from stdin: %w", err)
+	}
+	value := strings.TrimRight(line, "\r\n")
+	if strings.TrimSpace(value) == "" {
+		return &initError{"no value on stdin", "pipe or type the value: uicctl secrets set " + c.Path + " " + c.Key + " (then the value and Enter)"}
+	}
+	now := time.Now
+	if testOnlySetNow != nil {
+		now = testOnlySetNow
+	}
+	date := func() (time.Time, error) {
+		t, err := time.Parse(time.RFC3339, value)
+		if err != nil {
+			return t, &initError{c.Key + " is not an RFC 3339 date", "such as 2026-05-01T00:00:00Z (the portal shows the secret's expiry date)"}
+		}
+		return t.UTC(), nil
+	}
+	guid := func() (string, error) {
+		if !spec.ValidGUID(value) {
+			return "", &initError{c.Key + " is not a GUID", "copy it from the Entra portal > App registrations"}
+		}
+		return strings.ToLower(value), nil
+	}
+	changed, err := secrets.Update(app.Ctx, c.Path, func(f *secrets.File) error {
+		var err error
+		switch c.Key {
+		case "clientId":
+			f.ClientID, err = guid()
+		case "clientSecret":
+			f.ClientSecret.Value = secrets.NewValue(value)
+		case "clientSecret.keyId":
+			f.ClientSecret.KeyID, err = guid()
+		case "clientSecret.endDateTime":
+			f.ClientSecret.EndDateTime, err = date()
+		case "refreshToken":
+			f.RefreshToken.Value = secrets.NewValue(value)
+			// Its age counts from now unless issuedAt is set afterwards: a token kept by hand
+			// was issued at least this recently.
+			f.RefreshToken.IssuedAt = now().UTC().Truncate(time.Second)
+		case "refreshToken.account":
+			f.RefreshToken.Account = value
+		case "refreshToken.issuedAt":
+			f.RefreshToken.IssuedAt, err = date()
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	state := "unchanged"
+	if changed {
+		state = "stored"
+	}
+	_, err = fmt.Fprintf(app.Stdout, "%s %s in %s\n", state, c.Key, c.Path)
+	return err
+}
+
+type secretsStatusCmd struct {
+	Path string `arg:"" help:"The secrets file."`
+}
+
+func (c *secretsStatusCmd) Run(app *App) error {
+	f, err := secrets.Read(app.Ctx, c.Path)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if testOnlyNow != nil {
+		now = testOnlyNow
+	}
+	w := &errWriter{w: app.Stdout}
+	w.printf("file:         %s\n", c.Path)
+	w.printf("clientId:     %s\n", orNone(f.ClientID))
+	cs := f.ClientSecret
+	w.printf("clientSecret: %s", presence(cs.Value))
+	if cs.KeyID != "" {
+		w.printf(", keyId %s", cs.KeyID)
+	}
+	if !cs.EndDateTime.IsZero() {
+		left := cs.EndDateTime.Sub(now())
+		if left > 0 {
+			w.printf(", ends %s (in %s)", cs.EndDateTime.UTC().Format(time.RFC3339), ageText(left))
+		} else {
+			w.printf(", ended %s (%s ago)", cs.EndDateTime.UTC().Format(time.RFC3339), ageText(-left))
+		}
+	}
+	w.printf("\n")
+	rt := f.RefreshToken
+	w.printf("refreshToken: %s", presence(rt.Value))
+	if !rt.IssuedAt.IsZero() {
+		w.printf(", issued %s (%s old)", rt.IssuedAt.UTC().Format(time.RFC3339), ageText(now().Sub(rt.IssuedAt)))
+	}
+	if !rt.LastUsedAt.IsZero() {
+		w.printf(", last used %s", rt.LastUsedAt.UTC().Format(time.RFC3339))
+	}
+	if rt.Account != "" {
+		w.printf(", account %s", rt.Account)
+	}
+	w.printf("\n")
+	return w.err
+}
+
+func presence(v secrets.Value) string {
+	if v.IsZero() {
+		return "missing"
+	}
+	return "set"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// ageText renders a span in whole days, or hours below a day.
+func ageText(d time.Duration) string {
+	if d >= 24*time.Hour {
+		n := int((d + 12*time.Hour) / (24 * time.Hour))
+		return count(n, "day", "days")
+	}
+	return count(int(d/time.Hour), "hour", "hours")
+}
