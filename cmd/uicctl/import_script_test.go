@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -12,7 +13,7 @@ func init() {
 	scriptCmds["jsonvar"] = cmdJSONVar
 }
 
-// cmdJSONVar sets a script variable from a top-level string field of the JSON the last
+// cmdJSONVar sets a script variable from a string field (a dotted path such as value.0.id) of the JSON the last
 // command printed (such as graphcall's answer). With -canary the value is also a canary, and
 // with -date only its date part is kept (2026-05-01 of 2026-05-01T10:00:00Z), and
 // with -file F it is written to F for a later stdin (canary check -except F skips that file).
@@ -38,9 +39,21 @@ func cmdJSONVar(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: jsonvar [-canary] [-date] [-file F] NAME FIELD")
 	}
-	var m map[string]any
-	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &m))
-	v, ok := m[args[1]].(string)
+	var doc any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile("stdout")), &doc))
+	for _, k := range strings.Split(args[1], ".") {
+		switch x := doc.(type) {
+		case map[string]any:
+			doc = x[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(x) {
+				ts.Fatalf("no element %s in the last output", args[1])
+			}
+			doc = x[i]
+		}
+	}
+	v, ok := doc.(string)
 	if !ok || v == "" {
 		ts.Fatalf("no string field %q in the last output", args[1])
 	}
