@@ -214,3 +214,21 @@ func (c *Client) count(ctx context.Context, u string) (int, error) {
 	}
 	return n, fmt.Errorf("partner center paging did not end after 10000 pages")
 }
+
+// AppOnlyToken asks for an app-only (client credentials) token for audience and returns it,
+// for the App management heuristic. It must never be printed.
+func AppOnlyToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, audience string) (string, error) {
+	cfg := clientcredentials.Config{
+		ClientID: clientID, ClientSecret: secret, TokenURL: TokenURL(c, tenantID),
+		Scopes:    []string{strings.TrimSuffix(audience, "/") + "/.default"},
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	if hc != nil {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+	}
+	tok, err := cfg.Token(ctx)
+	if err != nil {
+		return "", TokenError(err)
+	}
+	return tok.AccessToken, nil
+}

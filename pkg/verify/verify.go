@@ -34,6 +34,7 @@ const (
 	CheckCustomers         = "partner-center-customers"
 	CheckUsage             = "usage"
 	CheckPartnerAPI        = "partner-api-token"
+	CheckAppManagement     = "app-management"
 )
 
 // Check is the result of one named check.
@@ -216,6 +217,22 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		rot.RefreshToken = secrets.NewValue(rotated)
 		return Pass, "token issued for the price sheet audience", ""
+	})
+	run(CheckAppManagement, func() (Status, string, string) {
+		tok, err := partnercenter.AppOnlyToken(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), in.Cloud.PartnerCenterAudience)
+		if err != nil {
+			return Fail, "heuristic: no app-only Partner Center token: " + err.Error(), hintOf(err)
+		}
+		app := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: tok}
+		if _, _, err := app.Customers(ctx, 1); err != nil {
+			var ae *partnercenter.APIError
+			if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
+				return Fail, fmt.Sprintf("heuristic: an app-only Partner Center call was refused (%d): the app looks removed from App management", ae.Status),
+					"register the app again in Partner Center: Account settings > App management (uicctl plan shows it as a manual step)"
+			}
+			return Fail, "heuristic: the app-only Partner Center call failed: " + err.Error(), hintOf(err)
+		}
+		return Pass, "heuristic: an app-only Partner Center call succeeds, so the app is registered in App management", ""
 	})
 	return t, rot
 }
