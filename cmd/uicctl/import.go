@@ -15,20 +15,18 @@ import (
 )
 
 type importCmd struct {
-	Dir      string `arg:"" default:"." help:"Tenant folder the partner.yaml is written to (created when missing; an existing partner.yaml is never overwritten)."`
-	TenantID string `name:"tenant-id" required:"" placeholder:"GUID" help:"The partner's tenant ID."`
-	AppID    string `name:"app-id" placeholder:"GUID" help:"Application (client) ID of the app to adopt."`
-	Name     string `help:"Tenant name in the spec (default: the folder name)."`
+	Dir         string `arg:"" default:"." help:"Tenant folder the partner.yaml is written to (created when missing; an existing partner.yaml is never overwritten)."`
+	TenantID    string `name:"tenant-id" required:"" placeholder:"GUID" help:"The partner's tenant ID."`
+	AppID       string `name:"app-id" xor:"app" required:"" placeholder:"GUID" help:"Application (client) ID of the app to adopt."`
+	DisplayName string `name:"display-name" xor:"app" required:"" placeholder:"NAME" help:"Display name of the app to adopt, when it is the only app with that name."`
+	Name        string `help:"Tenant name in the spec (default: the folder name)."`
 }
 
 func (c *importCmd) Run(app *App) error {
 	if !spec.ValidGUID(c.TenantID) {
 		return &initError{"--tenant-id is not a GUID", "the Microsoft ID from Partner Center > Organization profile"}
 	}
-	if c.AppID == "" {
-		return &initError{"--app-id is required", "the Application (client) ID from the Entra portal > App registrations"}
-	}
-	if !spec.ValidGUID(c.AppID) {
+	if c.AppID != "" && !spec.ValidGUID(c.AppID) {
 		return &initError{"--app-id is not a GUID", "the Application (client) ID from the Entra portal > App registrations"}
 	}
 	name := c.Name
@@ -47,6 +45,24 @@ func (c *importCmd) Run(app *App) error {
 		return err
 	}
 	tenant, appID := strings.ToLower(c.TenantID), strings.ToLower(c.AppID)
+	if c.DisplayName != "" {
+		found, err := client.FindApplications(app.Ctx, tenant, c.DisplayName)
+		if err != nil {
+			return err
+		}
+		switch len(found) {
+		case 0:
+			return &initError{fmt.Sprintf("no application named %q in tenant %s", c.DisplayName, tenant), "display names are matched exactly, case included; --app-id takes the Application (client) ID instead"}
+		case 1:
+			appID = found[0].AppID
+		default:
+			ids := make([]string, len(found))
+			for i, f := range found {
+				ids[i] = f.AppID
+			}
+			return &initError{fmt.Sprintf("%d applications are named %q in tenant %s: %s", len(found), c.DisplayName, tenant, strings.Join(ids, ", ")), "choose one with --app-id"}
+		}
+	}
 	obs, err := client.Observe(app.Ctx, tenant, entra.Query{AppID: appID})
 	if err != nil {
 		return err
