@@ -86,6 +86,11 @@ func (c *verifyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	if app.Getenv("GITHUB_ACTIONS") == "true" {
+		if err := verify.WriteAnnotations(app.Stdout, r); err != nil {
+			return err
+		}
+	}
 	if c.JUnit != "" {
 		var b bytes.Buffer
 		if err := verify.WriteJUnit(&b, r); err != nil {

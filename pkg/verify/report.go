@@ -168,3 +168,26 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+// WriteAnnotations writes GitHub Actions workflow commands: an error per failed check and
+// a warning per warning, so the run's summary lists them.
+func WriteAnnotations(w io.Writer, r *Report) error {
+	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	escProp := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	for _, t := range r.Tenants {
+		for _, c := range t.Checks {
+			kind := map[Status]string{Fail: "error", Warn: "warning"}[c.Status]
+			if kind == "" {
+				continue
+			}
+			msg := c.Message
+			if c.Hint != "" {
+				msg += " (hint: " + c.Hint + ")"
+			}
+			if _, err := fmt.Fprintf(w, "::%s file=%s,title=%s::%s\n", kind, escProp.Replace(t.Path), escProp.Replace(t.Name+" "+c.Name), esc.Replace(msg)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
