@@ -204,8 +204,23 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 				return Fail, "unbilled usage: " + err.Error(), hintOf(err)
 			}
 			return Pass, fmt.Sprintf("unbilled usage (%s, current period): %d line items", p.Verify.Currency, n), ""
+		case "azure-utilization":
+			cid, sid, err := pc.FirstSubscription(ctx)
+			if err != nil {
+				return Fail, "azure utilization: " + err.Error(), hintOf(err)
+			}
+			if sid == "" {
+				return Warn, "azure utilization: no customer on the first page has a subscription to ask about", "set verify.usage: unbilled, or add a customer subscription"
+			}
+			end := now.UTC().Truncate(24 * time.Hour)
+			start := end.Add(-7 * 24 * time.Hour)
+			n, err := pc.AzureUtilization(ctx, cid, sid, start.Format(time.RFC3339), end.Format(time.RFC3339))
+			if err != nil {
+				return Fail, "azure utilization: " + err.Error(), hintOf(err)
+			}
+			return Pass, fmt.Sprintf("azure utilization of one subscription (last 7 days): %d records", n), ""
 		}
-		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled"
+		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled or azure-utilization"
 	})
 	run(CheckPartnerAPI, func() (Status, string, string) {
 		if rot == nil {
