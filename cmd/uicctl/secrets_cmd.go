@@ -19,12 +19,17 @@ type secretsCmd struct {
 type secretsSetCmd struct {
 	Path string `arg:"" help:"The secrets file (created under the .sops.yaml creation rules when missing)."`
 	Key  string `arg:"" enum:"clientId,clientSecret,clientSecret.keyId,clientSecret.endDateTime,refreshToken,refreshToken.account,refreshToken.issuedAt" help:"One of: clientId, clientSecret, clientSecret.keyId, clientSecret.endDateTime, refreshToken, refreshToken.account, refreshToken.issuedAt."`
+	// Extra catches a value typed after the key, so the usage error does not echo it.
+	Extra []string `arg:"" optional:"" hidden:""`
 }
 
 // testOnlySetNow, when set, is the clock secrets set stamps a new refresh token with.
 var testOnlySetNow func() time.Time
 
 func (c *secretsSetCmd) Run(app *App) error {
+	if len(c.Extra) > 0 {
+		return usageError{fmt.Errorf("secrets set reads the value from stdin, never from the command line (%d extra %s refused, not shown)", len(c.Extra), plural(len(c.Extra), "argument", "arguments"))}
+	}
 	// One line: a value pasted with its newline, or piped from a password manager.
 	line, err := bufio.NewReader(io.LimitReader(app.Stdin, 64<<10)).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -51,29 +56,48 @@ func (c *secretsSetCmd) Run(app *App) error {
 		}
 		return strings.ToLower(value), nil
 	}
-	changed, err := secrets.Update(app.Ctx, c.Path, func(f *secrets.File) error {
-		var err error
-		switch c.Key {
-		case "clientId":
-			f.ClientID, err = guid()
-		case "clientSecret":
-			f.ClientSecret.Value = secrets.NewValue(value)
-		case "clientSecret.keyId":
-			f.ClientSecret.KeyID, err = guid()
-		case "clientSecret.endDateTime":
-			f.ClientSecret.EndDateTime, err = date()
-		case "refreshToken":
-			f.RefreshToken.Value = secrets.NewValue(value)
+	// Formats are checked before the file is opened: a typo costs no decryption.
+	var set func(f *secrets.File)
+	switch c.Key {
+	case "clientId", "clientSecret.keyId":
+		id, err := guid()
+		if err != nil {
+			return err
+		}
+		set = func(f *secrets.File) {
+			if c.Key == "clientId" {
+				f.ClientID = id
+			} else {
+				f.ClientSecret.KeyID = id
+			}
+		}
+	case "clientSecret.endDateTime", "refreshToken.issuedAt":
+		t, err := date()
+		if err != nil {
+			return err
+		}
+		set = func(f *secrets.File) {
+			if c.Key == "refreshToken.issuedAt" {
+				f.RefreshToken.IssuedAt = t
+			} else {
+				f.ClientSecret.EndDateTime = t
+			}
+		}
+	case "clientSecret":
+		set = func(f *secrets.File) { f.ClientSecret.Value = secrets.NewValue(value) }
+	case "refreshToken":
+		set = func(f *secrets.File) {
 			// Its age counts from now unless issuedAt is set afterwards: a token kept by hand
 			// was issued at least this recently.
-			f.RefreshToken.IssuedAt = now().UTC().Truncate(time.Second)
-		case "refreshToken.account":
-			f.RefreshToken.Account = value
-		case "refreshToken.issuedAt":
-			f.RefreshToken.IssuedAt, err = date()
+			if !f.RefreshToken.Value.Equal(secrets.NewValue(value)) {
+				f.RefreshToken.IssuedAt = now().UTC().Truncate(time.Second)
+			}
+			f.RefreshToken.Value = secrets.NewValue(value)
 		}
-		return err
-	})
+	case "refreshToken.account":
+		set = func(f *secrets.File) { f.RefreshToken.Account = value }
+	}
+	changed, err := secrets.Update(app.Ctx, c.Path, func(f *secrets.File) error { set(f); return nil })
 	if err != nil {
 		return err
 	}
