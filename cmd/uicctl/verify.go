@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/useitcloud/uicctl/internal/atomicfile"
 	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
 	"github.com/useitcloud/uicctl/pkg/verify"
@@ -56,11 +58,15 @@ func (c *verifyCmd) Run(app *App) error {
 	if testOnlyNow != nil {
 		now = testOnlyNow()
 	}
+	keyIDs, err := operatorKeyIDs(app)
+	if err != nil {
+		return err
+	}
 	results := make([]verify.Tenant, len(fleet.Tenants))
 	writeErrs := make([]error, len(fleet.Tenants))
 	parallel(app, len(fleet.Tenants), func(i int) {
 		t := fleet.Tenants[i]
-		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now}
+		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs}
 		if t.Partner != nil {
 			in.Secrets, in.SecretsErr = secrets.Read(app.Ctx, t.SecretsPath)
 		}
@@ -113,4 +119,31 @@ func (c *verifyCmd) Run(app *App) error {
 		return verifyFailed{bad, c.Strict}
 	}
 	return nil
+}
+
+// operatorKeyIDs reads the keyIds of the app's password credentials through Graph with the
+// operator credentials (AZURE_CLIENT_ID and the rest, as plan uses them); without them the
+// keyId check is left out (nil).
+func operatorKeyIDs(app *App) (func(ctx context.Context, tenantID, appID string) ([]string, bool, error), error) {
+	if app.Getenv("AZURE_CLIENT_ID") == "" || app.Getenv("AZURE_TENANT_ID") == "" {
+		return nil, nil
+	}
+	client, err := graphClient(app)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tenantID, appID string) ([]string, bool, error) {
+		o, err := client.Observe(ctx, tenantID, entra.Query{AppID: appID, KnownAppID: appID})
+		if err != nil {
+			return nil, false, err
+		}
+		if o.App == nil {
+			return nil, false, nil
+		}
+		var ids []string
+		for _, pw := range o.App.Passwords {
+			ids = append(ids, pw.KeyID)
+		}
+		return ids, true, nil
+	}, nil
 }

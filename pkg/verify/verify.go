@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
@@ -76,6 +78,9 @@ type Input struct {
 	Cloud      cloud.Cloud
 	HTTP       *http.Client // nil: the default client
 	Now        time.Time
+	// KeyIDs, when operator credentials are available, lists the keyIds of the password
+	// credentials on the tenant's app (found false: no such app). Nil skips that part.
+	KeyIDs func(ctx context.Context, tenantID, appID string) (keyIDs []string, found bool, err error)
 }
 
 // Rotation is the refresh token the last redemption returned, for --write-back.
@@ -133,7 +138,19 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		if f.ClientID == "" || cs.Value.IsZero() {
 			return Fail, "no client secret in the secrets file", "run uicctl apply: it creates the secret and stores it"
 		}
-		// The keyId is not looked up on the app: that needs operator credentials.
+		keyNote := "keyId not checked on the app (no operator credentials)"
+		if in.KeyIDs != nil {
+			ids, found, err := in.KeyIDs(ctx, p.TenantID, f.ClientID)
+			switch {
+			case err != nil:
+				return Warn, "cannot read the app to find the secret's keyId: " + err.Error(), hintOf(err)
+			case !found:
+				return Fail, "the app of the secrets file's clientId is not in the tenant", "run uicctl plan to see whether the app exists"
+			case !slices.ContainsFunc(ids, func(id string) bool { return strings.EqualFold(id, cs.KeyID) }):
+				return Fail, "the stored client secret's keyId is no longer on the app", "run uicctl apply: it creates a new secret and stores it"
+			}
+			keyNote = "keyId on the app"
+		}
 		if cs.EndDateTime.IsZero() {
 			return Warn, "the client secret has no recorded expiry", "run uicctl apply to record the secret's end date"
 		}
@@ -145,7 +162,7 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		if renew := time.Duration(p.Application.ClientSecret.RenewBefore); left < renew {
 			return Warn, fmt.Sprintf("the client secret expires in %d days (%s), within renewBefore", days, cs.EndDateTime.Format(time.DateOnly)), "run uicctl apply: it rotates the secret within renewBefore"
 		}
-		return Pass, fmt.Sprintf("expires in %d days (%s)", days, cs.EndDateTime.Format(time.DateOnly)), ""
+		return Pass, fmt.Sprintf("%s; expires in %d days (%s)", keyNote, days, cs.EndDateTime.Format(time.DateOnly)), ""
 	})
 	run(CheckClientCredentials, func() (Status, string, string) {
 		err := partnercenter.ClientCredentials(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), in.Cloud.GraphAudience)

@@ -38,7 +38,7 @@ func TestClientSecretCheck(t *testing.T) {
 		"healthy": {
 			reason: "a secret far from expiry passes",
 			end:    now.Add(100 * 24 * time.Hour),
-			want:   Check{Name: CheckClientSecret, Status: Pass, Message: "expires in 100 days (2027-03-06)"},
+			want:   Check{Name: CheckClientSecret, Status: Pass, Message: "keyId not checked on the app (no operator credentials); expires in 100 days (2027-03-06)"},
 		},
 		"absent": {
 			reason:  "no secret value fails with the apply hint",
@@ -144,5 +144,46 @@ func TestJUnitReadBack(t *testing.T) {
 	}
 	if c := got.Suites[1].Cases[0]; c.Failure != nil || c.SystemOut != "warning: expires soon\nhint: run uicctl apply" {
 		t.Errorf("warning case: %+v", c)
+	}
+}
+
+func TestClientSecretKeyIDOnApp(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	cl := cloud.Cloud{Login: "http://127.0.0.1:1", Graph: "http://127.0.0.1:1", PartnerCenter: "http://127.0.0.1:1/v1"}
+	tests := map[string]struct {
+		reason string
+		ids    []string
+		found  bool
+		want   Check
+	}{
+		"on the app": {
+			reason: "the keyId is compared without case",
+			ids:    []string{"other", "ABC"}, found: true,
+			want: Check{Name: CheckClientSecret, Status: Pass, Message: "keyId on the app; expires in 100 days (2027-03-06)"},
+		},
+		"removed": {
+			reason: "a secret removed from the app fails even before it expires",
+			ids:    []string{"other"}, found: true,
+			want: Check{Name: CheckClientSecret, Status: Fail, Message: "the stored client secret's keyId is no longer on the app", Hint: "run uicctl apply: it creates a new secret and stores it"},
+		},
+		"no app": {
+			reason: "an app missing from the tenant fails",
+			want:   Check{Name: CheckClientSecret, Status: Fail, Message: "the app of the secrets file's clientId is not in the tenant", Hint: "run uicctl plan to see whether the app exists"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := &spec.Partner{Name: "contoso", TenantID: "t",
+				Application: spec.Application{ClientSecret: spec.ClientSecret{RenewBefore: spec.DefaultRenewBefore}},
+				Verify:      spec.Verify{Usage: spec.DefaultUsage, Currency: spec.DefaultCurrency}}
+			f := &secrets.File{ClientID: "app", ClientSecret: secrets.ClientSecret{Value: secrets.NewValue("s"), KeyID: "abc", EndDateTime: now.Add(100 * 24 * time.Hour)}}
+			keyIDs := func(context.Context, string, string) ([]string, bool, error) { return tc.ids, tc.found, nil }
+			got, _ := Run(context.Background(), Input{Tenant: spec.Tenant{Partner: p}, Secrets: f, Cloud: cl, Now: now, KeyIDs: keyIDs})
+			c := got.Checks[1]
+			c.Duration = 0
+			if diff := cmp.Diff(tc.want, c); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", tc.reason, diff)
+			}
+		})
 	}
 }
