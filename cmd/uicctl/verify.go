@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/secrets"
@@ -19,6 +21,7 @@ type verifyCmd struct {
 	JUnit     string   `name:"junit" placeholder:"FILE" help:"Also write a JUnit XML report to FILE (a testsuite per tenant, a testcase per check)."`
 	Strict    bool     `help:"Exit 2 on warnings too."`
 	WriteBack bool     `help:"Store the rotated refresh token and its last-used time in each secrets file."`
+	WithPlan  bool     `help:"Also plan each tenant (needs operator credentials) and fail on configuration drift."`
 }
 
 // verifyFailed ends verify with exit 2 after the report was written.
@@ -62,11 +65,35 @@ func (c *verifyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	var drift func(ctx context.Context, t *spec.Tenant) ([]string, error)
+	if c.WithPlan && keyIDs != nil {
+		graph, err := graphClient(app)
+		if err != nil {
+			return err
+		}
+		x := apply.New(apply.Options{Cloud: cl, Graph: graph, Now: func() time.Time { return now }})
+		drift = func(ctx context.Context, t *spec.Tenant) ([]string, error) {
+			pt, _, _, err := x.Plan(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			if pt.Error != "" {
+				return nil, errors.New(pt.Error)
+			}
+			var pending []string
+			for _, ch := range pt.Changes {
+				if ch.Action.Pending() {
+					pending = append(pending, fmt.Sprintf("%s %s", ch.Action, ch.Address))
+				}
+			}
+			return pending, nil
+		}
+	}
 	results := make([]verify.Tenant, len(fleet.Tenants))
 	writeErrs := make([]error, len(fleet.Tenants))
 	parallel(app, len(fleet.Tenants), func(i int) {
 		t := fleet.Tenants[i]
-		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs}
+		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs, WithPlan: c.WithPlan, Drift: drift}
 		if t.Partner != nil {
 			in.Secrets, in.SecretsErr = secrets.Read(app.Ctx, t.SecretsPath)
 		}

@@ -37,6 +37,7 @@ const (
 	CheckUsage             = "usage"
 	CheckPartnerAPI        = "partner-api-token"
 	CheckAppManagement     = "app-management"
+	CheckDrift             = "no-drift"
 )
 
 // Check is the result of one named check.
@@ -81,6 +82,10 @@ type Input struct {
 	// KeyIDs, when operator credentials are available, lists the keyIds of the password
 	// credentials on the tenant's app (found false: no such app). Nil skips that part.
 	KeyIDs func(ctx context.Context, tenantID, appID string) (keyIDs []string, found bool, err error)
+	// Drift, with --with-plan, plans the tenant and returns the pending changes ("update
+	// application.displayName"). Nil leaves the check out; WithPlan without Drift skips it.
+	Drift    func(ctx context.Context, t *spec.Tenant) (pending []string, err error)
+	WithPlan bool
 }
 
 // Rotation is the refresh token the last redemption returned, for --write-back.
@@ -266,5 +271,19 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		return Pass, "heuristic: an app-only Partner Center call succeeds, so the app is registered in App management", ""
 	})
+	if in.WithPlan && in.Drift == nil {
+		t.Checks = append(t.Checks, Check{Name: CheckDrift, Status: Skip, Message: "no operator credentials to plan with", Hint: "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET as for uicctl plan"})
+	} else if in.WithPlan {
+		run(CheckDrift, func() (Status, string, string) {
+			pending, err := in.Drift(ctx, &in.Tenant)
+			if err != nil {
+				return Fail, "cannot plan: " + err.Error(), hintOf(err)
+			}
+			if len(pending) > 0 {
+				return Fail, fmt.Sprintf("configuration drift: %d pending change(s): %s", len(pending), strings.Join(pending, ", ")), "run uicctl plan to see them and uicctl apply to converge"
+			}
+			return Pass, "no configuration drift: the plan has no pending change", ""
+		})
+	}
 	return t, rot
 }
