@@ -265,7 +265,7 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 			var ae *partnercenter.APIError
 			if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
 				return Fail, fmt.Sprintf("heuristic: an app-only Partner Center call was refused (%d): the app looks removed from App management", ae.Status),
-					"register the app again in Partner Center: Account settings > App management (uicctl plan shows it as a manual step)"
+					"register the app again in Partner Center: Account settings > App management"
 			}
 			return Fail, "heuristic: the app-only Partner Center call failed: " + err.Error(), hintOf(err)
 		}
