@@ -77,4 +77,7 @@ if command -v curl >/dev/null; then
     cat "$demo/consent-$name.out"
   done <"$demo/accounts.txt"
   run $uicctl plan --detailed-exitcode tenants
+
+  # 7. Verify: what CI runs nightly, the same calls Use IT Cloud makes, with a JUnit report.
+  run $uicctl verify --junit "$demo/verify.xml" tenants
 fi
