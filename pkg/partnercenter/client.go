@@ -12,27 +12,15 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
-
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
 // DelegatedToken redeems a refresh token like RedeemRefreshToken but also returns the access
 // token, for the calls verify makes with it. The access token must never be printed.
 func DelegatedToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, refreshToken, audience string) (access, rotated string, claims Claims, err error) {
-	cfg := clientcredentials.Config{
-		ClientID: clientID, ClientSecret: secret, TokenURL: TokenURL(c, tenantID),
-		Scopes:         []string{strings.TrimSuffix(audience, "/") + "/.default", "offline_access"},
-		EndpointParams: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}},
-		AuthStyle:      oauth2.AuthStyleInParams,
-	}
-	if hc != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	}
-	tok, err := cfg.Token(ctx)
+	tok, err := requestToken(ctx, hc, c, tenantID, clientID, secret, audience, refreshToken)
 	if err != nil {
-		return "", "", Claims{}, TokenError(err)
+		return "", "", Claims{}, err
 	}
 	if claims, err = ParseClaims(tok.AccessToken); err != nil {
 		return "", "", Claims{}, err
@@ -218,17 +206,9 @@ func (c *Client) count(ctx context.Context, u string) (int, error) {
 // AppOnlyToken asks for an app-only (client credentials) token for audience and returns it,
 // for the App management heuristic. It must never be printed.
 func AppOnlyToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, audience string) (string, error) {
-	cfg := clientcredentials.Config{
-		ClientID: clientID, ClientSecret: secret, TokenURL: TokenURL(c, tenantID),
-		Scopes:    []string{strings.TrimSuffix(audience, "/") + "/.default"},
-		AuthStyle: oauth2.AuthStyleInParams,
-	}
-	if hc != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	}
-	tok, err := cfg.Token(ctx)
+	tok, err := requestToken(ctx, hc, c, tenantID, clientID, secret, audience, "")
 	if err != nil {
-		return "", TokenError(err)
+		return "", err
 	}
 	return tok.AccessToken, nil
 }

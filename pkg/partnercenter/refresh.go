@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
@@ -70,32 +67,12 @@ func ParseClaims(accessToken string) (Claims, error) {
 // access token's claims; the access token itself is not returned. hc may be nil for the
 // default client.
 func RedeemRefreshToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, refreshToken, audience string) (string, Claims, error) {
-	// x/oauth2's own refresh (Config.TokenSource) sends no scope, so Entra would answer for
-	// the resource of the original sign-in whatever audience is asked for. The client
-	// credentials source allows its grant_type to be overridden and sends the scope.
-	cfg := clientcredentials.Config{
-		ClientID: clientID, ClientSecret: secret, TokenURL: TokenURL(c, tenantID),
-		Scopes:         []string{strings.TrimSuffix(audience, "/") + "/.default", "offline_access"},
-		EndpointParams: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}},
-		AuthStyle:      oauth2.AuthStyleInParams,
-	}
-	if hc != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	}
-	tok, err := cfg.Token(ctx)
-	if err != nil {
-		return "", Claims{}, TokenError(err)
-	}
-	claims, err := ParseClaims(tok.AccessToken)
+	_, rt, claims, err := DelegatedToken(ctx, hc, c, tenantID, clientID, secret, refreshToken, audience)
 	if err != nil {
 		return "", Claims{}, err
 	}
 	if want := strings.TrimSuffix(audience, "/"); strings.TrimSuffix(claims.Audience, "/") != want {
 		return "", Claims{}, fmt.Errorf("the token endpoint answered with a token for %q instead of %q", claims.Audience, want)
-	}
-	rt := tok.RefreshToken
-	if rt == "" {
-		rt = refreshToken
 	}
 	return rt, claims, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -24,20 +25,35 @@ func TokenURL(c cloud.Cloud, tenantID string) string {
 // with the app's client secret, the way Use IT Cloud does. hc may be nil for the default
 // client. The token itself is not returned: callers only need to know the secret works.
 func ClientCredentials(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, audience string) error {
+	_, err := requestToken(ctx, hc, c, tenantID, clientID, secret, audience, "")
+	return err
+}
+
+// requestToken is every token request uicctl makes with the app's client secret: the
+// client-credentials grant, or with refreshToken set the refresh-token grant. Both go
+// through x/oauth2's client-credentials source: its refresh (Config.TokenSource) sends no
+// scope, so Entra would answer for the resource of the original sign-in whatever audience
+// is asked for, while the client-credentials source sends the scope and allows its
+// grant_type to be overridden. Entra documents the parameters in the body; auto-detection
+// would first try Basic.
+func requestToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID, clientID, secret, audience, refreshToken string) (*oauth2.Token, error) {
 	cfg := clientcredentials.Config{
 		ClientID: clientID, ClientSecret: secret, TokenURL: TokenURL(c, tenantID),
-		Scopes: []string{strings.TrimSuffix(audience, "/") + "/.default"},
-		// Entra documents the parameters in the body; auto-detection would first try Basic.
+		Scopes:    []string{strings.TrimSuffix(audience, "/") + "/.default"},
 		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	if refreshToken != "" {
+		cfg.Scopes = append(cfg.Scopes, "offline_access")
+		cfg.EndpointParams = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
 	}
 	if hc != nil {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	}
-	_, err := cfg.Token(ctx)
+	tok, err := cfg.Token(ctx)
 	if err != nil {
-		return TokenError(err)
+		return nil, TokenError(err)
 	}
-	return nil
+	return tok, nil
 }
 
 // SignInError is an Entra token endpoint refusal with its AADSTS code, explained.
