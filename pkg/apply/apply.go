@@ -161,7 +161,36 @@ func (x *Executor) Apply(ctx context.Context, t *spec.Tenant, saved *plan.Tenant
 
 // Execute carries out a plan Plan just computed (no time for the tenant to change in
 // between, as with --auto-approve), then observes until the tenant matches its spec.
+//
+// Graph throttling that outlasts the client's retry budget (each request is retried about
+// ten times, but 429s and 5xx together can exceed that on a bad day) does not end the
+// tenant: every write is idempotent, so after a pause the tenant is planned again and the
+// rest of the same changes carried out, up to resumeAttempts times.
 func (x *Executor) Execute(ctx context.Context, t *spec.Tenant, tp plan.Tenant, obs *plan.Observed, sf *secrets.File) Result {
+	r := x.execute(ctx, t, tp, obs, sf)
+	var th *entra.ThrottledError
+	for attempt := 1; attempt <= resumeAttempts && errors.As(r.Err, &th); attempt++ {
+		x.o.Progress(t.Partner.Name, "Graph is still throttling; resuming after a pause")
+		select {
+		case <-ctx.Done():
+			return r
+		case <-time.After(time.Duration(attempt) * 5 * time.Second):
+		}
+		tp2, obs2, sf2, err := x.Plan(ctx, t)
+		if err != nil {
+			r.Err = err
+			continue
+		}
+		next := x.execute(ctx, t, tp2, obs2, sf2)
+		r.Done, r.Err = append(r.Done, next.Done...), next.Err
+	}
+	return r
+}
+
+// resumeAttempts bounds how often a throttled tenant is planned and applied again.
+const resumeAttempts = 2
+
+func (x *Executor) execute(ctx context.Context, t *spec.Tenant, tp plan.Tenant, obs *plan.Observed, sf *secrets.File) Result {
 	r := Result{Plan: tp}
 	if !tp.Pending() {
 		return r
