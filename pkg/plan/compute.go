@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -429,6 +430,15 @@ func (c *computer) clientSecret() {
 	case c.s.ClientID != "" && !strings.EqualFold(c.s.ClientID, live.AppID):
 		create(fmt.Sprintf("the secrets file belongs to another application (clientId %s)", c.s.ClientID))
 	case c.s.SecretKeyID == "":
+		if n := c.adoptedSecrets(); n != "" && !c.p.Application.Prune {
+			// A partner onboarded by hand already has a secret that Use IT Cloud uses: making
+			// another would change the live app although nobody asked for it.
+			c.add(Change{Object: ObjClientSecret, Address: "clientSecret", Action: Manual,
+				Reason: fmt.Sprintf("the adopted application has %s made outside uicctl and the secrets file records none: "+
+					"record the one in use with uicctl secrets set %s clientSecret (and clientSecret.keyId, clientSecret.endDateTime), "+
+					"or set prune: true to have apply replace them with a secret of its own", n, path.Join(filepath.ToSlash(c.dir), c.p.Secrets))})
+			break
+		}
 		create("the secrets file holds no client secret")
 	default:
 		for i, pw := range live.Passwords {
@@ -480,6 +490,31 @@ func (c *computer) clientSecret() {
 			c.add(Change{Object: ObjClientSecret, Address: addr, Action: NoOp, Reason: desc + "; kept (prune: true removes it)"})
 		}
 	}
+}
+
+// adoptedSecrets describes the password credentials of an adopted application that were made
+// outside uicctl and stay valid beyond renewBefore ("1 client secret (keyId ..., ends ...)"),
+// or "" when there are none: those are what a secret recorded by hand can be.
+func (c *computer) adoptedSecrets() string {
+	cs, live := c.p.Application.ClientSecret, c.o.App
+	if c.p.Application.AppID == "" || live == nil {
+		return ""
+	}
+	var ids []string
+	for _, pw := range live.Passwords {
+		if pw.DisplayName == cs.DisplayName || pw.EndDateTime.Sub(c.now) < time.Duration(cs.RenewBefore) {
+			continue
+		}
+		ids = append(ids, fmt.Sprintf("keyId %s, ends %s", pw.KeyID, pw.EndDateTime.UTC().Format(time.DateOnly)))
+	}
+	switch len(ids) {
+	case 0:
+		return ""
+	case 1:
+		return "a client secret (" + ids[0] + ")"
+	}
+	sort.Strings(ids)
+	return fmt.Sprintf("%d client secrets (%s)", len(ids), strings.Join(ids, "; "))
 }
 
 // ageText renders a duration in days (to the nearest day, so a secret made for 12 days reads

@@ -171,6 +171,43 @@ func TestCompute(t *testing.T) {
 				{"clientSecret[22222222-aaaa-4bbb-8ccc-000000000002]", NoOp, `password credential "from the portal" ending 2027-11-26 is not the one in the secrets file; kept (prune: true removes it)`},
 			},
 		},
+		"AdoptedSecretToRecord": {
+			reason: "an adopted app with a secret made by hand and none recorded asks for it to be recorded, and changes nothing",
+			spec:   "application:\n  appId: " + appID + "\n",
+			drift: func(o *Observed, s *Secrets) {
+				o.App.Passwords = []Password{{KeyID: "22222222-aaaa-4bbb-8ccc-000000000002", DisplayName: "Password uid", EndDateTime: now.AddDate(2, 0, 0)}}
+				s.SecretKeyID = ""
+			},
+			want: []got{
+				{"clientSecret", Manual, "the adopted application has a client secret (keyId 22222222-aaaa-4bbb-8ccc-000000000002, ends 2028-11-26) made outside uicctl and the secrets file records none: " +
+					"record the one in use with uicctl secrets set tenants/contoso/secrets.sops.yaml clientSecret (and clientSecret.keyId, clientSecret.endDateTime), or set prune: true to have apply replace them with a secret of its own"},
+				{"clientSecret[22222222-aaaa-4bbb-8ccc-000000000002]", NoOp, `password credential "Password uid" ending 2028-11-26 is not the one in the secrets file; kept (prune: true removes it)`},
+			},
+		},
+		"AdoptedSecretsEnding": {
+			reason: "hand-made secrets that end within renewBefore are not worth recording: uicctl makes its own",
+			spec:   "application:\n  appId: " + appID + "\n",
+			drift: func(o *Observed, s *Secrets) {
+				o.App.Passwords = []Password{{KeyID: "22222222-aaaa-4bbb-8ccc-000000000002", DisplayName: "Password uid", EndDateTime: now.AddDate(0, 0, 10)}}
+				s.SecretKeyID = ""
+			},
+			want: []got{
+				{"clientSecret", Create, "the secrets file holds no client secret"},
+				{"clientSecret[22222222-aaaa-4bbb-8ccc-000000000002]", NoOp, `password credential "Password uid" ending 2026-12-06 is not the one in the secrets file; kept (prune: true removes it)`},
+			},
+		},
+		"AdoptedSecretPruned": {
+			reason: "prune: true is the request to replace hand-made secrets with uicctl's own",
+			spec:   "application:\n  appId: " + appID + "\n  prune: true\n",
+			drift: func(o *Observed, s *Secrets) {
+				o.App.Passwords = []Password{{KeyID: "22222222-aaaa-4bbb-8ccc-000000000002", DisplayName: "Password uid", EndDateTime: now.AddDate(2, 0, 0)}}
+				s.SecretKeyID = ""
+			},
+			want: []got{
+				{"clientSecret", Create, "the secrets file holds no client secret"},
+				{"clientSecret[22222222-aaaa-4bbb-8ccc-000000000002]", Delete, `password credential "Password uid" ending 2028-11-26 is not the one in the secrets file (prune: true)`},
+			},
+		},
 		"RefreshTokenMissing": {
 			reason: "a missing refresh token is a manual step",
 			drift:  func(o *Observed, s *Secrets) { s.HasRefreshToken = false },
