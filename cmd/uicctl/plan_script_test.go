@@ -53,7 +53,8 @@ func cmdCanaryFrom(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdFaults switches the running sandbox's faults, for a script that sets up a tenant
 // undisturbed first: faults [rate-429=F] [retry-after=D] [rate-5xx=F] [latency=D] [scope=a,b]
-// ("faults" alone switches them off).
+// ("faults" alone switches them off). scope takes the sandbox's --fault-scope names, e.g.
+// scope=partnercenter-usage for Partner Center's usage calls only.
 func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("usage: faults [key=value...]")

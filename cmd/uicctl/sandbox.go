@@ -28,7 +28,7 @@ type sandboxCmd struct {
 	ResetRate      float64  `placeholder:"P" help:"Fault: reset the connection of this share of requests (0..1)."`
 	ReplicationLag string   `placeholder:"DURATION" help:"Fault: Graph objects stay invisible this long after creation."`
 	ClockOffset    string   `placeholder:"DURATION" help:"Fault: move the sandbox clock (e.g. 91d ages refresh tokens past 90 days)."`
-	FaultScope     []string `placeholder:"SERVICE" help:"Services the latency/429/5xx/reset faults hit: login, graph, partnercenter, partnerapi, blob (default all)."`
+	FaultScope     []string `placeholder:"SERVICE" help:"What the latency/429/5xx/reset faults hit: login, graph, partnercenter, partnerapi, blob, or partnercenter-usage (only Partner Center's usage calls) (default all)."`
 }
 
 func (c *sandboxCmd) faults() (sandbox.Faults, error) {

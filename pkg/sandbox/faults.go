@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,7 +17,7 @@ import (
 )
 
 // Faults are the failures the sandbox injects. Rates are probabilities in [0,1] drawn per
-// request. Latency, 429, 5xx and resets apply to the services named by Scope (all when
+// request. Latency, 429, 5xx and resets apply to the requests named by Scope (all when
 // empty), never to the admin API.
 type Faults struct {
 	Latency        time.Duration // added before every request is served
@@ -26,10 +27,16 @@ type Faults struct {
 	ResetRate      float64       // share whose connection is reset without an answer
 	ReplicationLag time.Duration // Graph objects are invisible for this long after they are created
 	ClockOffset    time.Duration // added to the sandbox clock: ages tokens, codes and secrets
-	Scope          []string      // services hit: login, graph, partnercenter, partnerapi, blob
+	Scope          []string      // requests hit: a service (login, graph, partnercenter, partnerapi, blob) or partnercenter-usage
 }
 
 var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob"}
+
+// usageScope narrows Partner Center faults to its usage endpoints, so a test can fail the
+// usage calls while customers and subscriptions still answer.
+const usageScope = "partnercenter-usage"
+
+var scopes = append(slices.Clip(services), usageScope)
 
 func (f Faults) validate() error {
 	var errs []error
@@ -44,8 +51,8 @@ func (f Faults) validate() error {
 		}
 	}
 	for _, sc := range f.Scope {
-		if !contains(services, sc) {
-			errs = append(errs, fmt.Errorf("unknown fault scope %q (want one of %s)", sc, strings.Join(services, ", ")))
+		if !contains(scopes, sc) {
+			errs = append(errs, fmt.Errorf("unknown fault scope %q (want one of %s)", sc, strings.Join(scopes, ", ")))
 		}
 	}
 	return errors.Join(errs...)
@@ -153,12 +160,13 @@ const (
 	faultReset
 )
 
-// draw picks what happens to one request of service svc.
-func (fi *faultInjector) draw(svc string) (Faults, faultKind) {
+// draw picks what happens to one request of service svc at path. Requests out of scope
+// draw no number, so the faults a scope gets do not depend on traffic outside it.
+func (fi *faultInjector) draw(svc, path string) (Faults, faultKind) {
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
 	f := fi.f
-	if svc == "admin" || (len(f.Scope) > 0 && !contains(f.Scope, svc)) {
+	if svc == "admin" || !inScope(f.Scope, svc, path) {
 		return Faults{ClockOffset: f.ClockOffset}, noFault
 	}
 	if f.Rate429 == 0 && f.Rate5xx == 0 && f.ResetRate == 0 {
@@ -176,6 +184,23 @@ func (fi *faultInjector) draw(svc string) (Faults, faultKind) {
 	return f, noFault
 }
 
+// inScope says whether faults limited to scope hit a request of service svc at path.
+func inScope(scope []string, svc, path string) bool {
+	if len(scope) == 0 || contains(scope, svc) {
+		return true
+	}
+	return svc == "partnercenter" && contains(scope, usageScope) && isUsagePath(path)
+}
+
+// isUsagePath: Partner Center's usage endpoints, invoice line items (unbilled included)
+// and Azure utilization records, whatever page of them is asked for.
+func isUsagePath(path string) bool {
+	seg := strings.Split(strings.Trim(strings.TrimPrefix(path, "/partnercenter/v1/"), "/"), "/")
+	n := len(seg)
+	return (n >= 2 && seg[0] == "invoices" && seg[n-1] == "lineitems") ||
+		(n >= 5 && seg[0] == "customers" && seg[2] == "subscriptions" && seg[4] == "utilizations")
+}
+
 // serviceOf names the emulated service a path belongs to.
 func serviceOf(path string) string {
 	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
@@ -191,7 +216,7 @@ func serviceOf(path string) string {
 func (fi *faultInjector) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		svc := serviceOf(r.URL.Path)
-		f, kind := fi.draw(svc)
+		f, kind := fi.draw(svc, r.URL.Path)
 		if f.Latency > 0 {
 			select {
 			case <-time.After(f.Latency):
@@ -287,7 +312,7 @@ func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
 // and with which Retry-After: Graph throttles the items of a batch one by one (the batch
 // itself answers 200), so the 429 rate applies to items too.
 func (fi *faultInjector) batchItemThrottle() (string, bool) {
-	f, kind := fi.draw("graph")
+	f, kind := fi.draw("graph", "")
 	if kind != fault429 {
 		return "", false
 	}

@@ -216,3 +216,37 @@ func TestAdminFaults(t *testing.T) {
 		t.Errorf("revoke unknown: %d", r.status)
 	}
 }
+
+// TestFaultScopeUsage: the partnercenter-usage scope fails Partner Center's usage calls
+// (every page of them) and leaves its other calls, and the other services, alone.
+func TestFaultScopeUsage(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	ten := e.sb.World().Tenants[0]
+	a := e.setupSAM(t, ten.TenantID, map[string]string{pcAppID: "user_impersonation"})
+	auth := map[string]string{"Authorization": "Bearer " + consent(t, e, a, ten.Accounts[0])["access_token"].(string)}
+	admin(t, e, "PUT", "/_sandbox/faults", `{"rate5xx":1,"scope":["partnercenter-usage"]}`)
+	c := ten.Customers[0]
+	cases := map[string]struct {
+		reason string
+		path   string
+		want   int
+	}{
+		"Customers":   {reason: "the customer list is not a usage call", path: "/partnercenter/v1/customers", want: 200},
+		"Customer":    {reason: "one customer is not a usage call", path: "/partnercenter/v1/customers/" + c.ID, want: 200},
+		"Subs":        {reason: "subscriptions are not usage", path: "/partnercenter/v1/customers/" + c.ID + "/subscriptions", want: 200},
+		"Unbilled":    {reason: "unbilled invoice line items are usage", path: "/partnercenter/v1/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=billinglineitems&currencycode=USD&period=current", want: 503},
+		"NextPage":    {reason: "a continuation page of line items is usage too", path: "/partnercenter/v1/invoices/unbilled/lineitems?provider=onetime&seekOperation=Next", want: 503},
+		"Utilization": {reason: "Azure utilization records are usage", path: "/partnercenter/v1/customers/" + c.ID + "/subscriptions/" + c.Subscriptions[0].ID + "/utilizations/azure?start_time=2026-01-01T00:00:00Z", want: 503},
+		"Login":       {reason: "other services are out of scope", path: "/" + ten.TenantID + "/v2.0/.well-known/openid-configuration", want: 200},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := e.do(t, "GET", tc.path, auth, nil).status; got != tc.want {
+				t.Errorf("%s: GET %s = %d, want %d", tc.reason, tc.path, got, tc.want)
+			}
+		})
+	}
+	if r := e.do(t, "PATCH", "/_sandbox/faults", nil, strings.NewReader(`{"scope":["usage"]}`)); r.status != 400 || !strings.Contains(string(r.body), "partnercenter-usage") {
+		t.Errorf("unknown scope: %d %s, want 400 naming partnercenter-usage", r.status, r.body)
+	}
+}
