@@ -88,13 +88,19 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // JUnit XML: a testsuite per tenant, a testcase per check; fail is a failure, skip is
-// skipped, and a warning passes with its message in system-out.
+// skipped, and a warning passes with its message in system-out. The text of every case
+// (message, then "hint: ..." when there is one) is in the failure's body or in system-out,
+// so a reader that shows only one of them still has the hint. The errors attribute is
+// always 0 (a check that cannot run fails) but present: stricter readers, after the Ant
+// schema, require it.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Skipped  int          `xml:"skipped,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -103,6 +109,7 @@ type junitSuite struct {
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
 	Skipped  int         `xml:"skipped,attr"`
+	Errors   int         `xml:"errors,attr"`
 	Time     string      `xml:"time,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
@@ -126,6 +133,7 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // WriteJUnit writes the report as JUnit XML.
 func WriteJUnit(w io.Writer, r *Report) error {
 	out := junitSuites{Name: "uicctl verify"}
+	var all time.Duration
 	for _, t := range r.Tenants {
 		s := junitSuite{Name: t.Name}
 		var total time.Duration
@@ -142,21 +150,24 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				s.Failures++
 			case Skip:
 				jc.Skipped = &junitMessage{Message: c.Message}
+				jc.SystemOut = text
 				s.Skipped++
 			case Warn:
 				jc.SystemOut = "warning: " + text
 			default:
-				jc.SystemOut = c.Message
+				jc.SystemOut = text
 			}
 			s.Cases = append(s.Cases, jc)
 			s.Tests++
 		}
 		s.Time = seconds(total)
+		all += total
 		out.Tests += s.Tests
 		out.Failures += s.Failures
 		out.Skipped += s.Skipped
 		out.Suites = append(out.Suites, s)
 	}
+	out.Time = seconds(all)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

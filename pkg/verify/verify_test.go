@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"strings"
 	"testing"
 	"time"
@@ -75,75 +74,6 @@ func TestClientSecretCheck(t *testing.T) {
 				t.Errorf("the secret value is in the report")
 			}
 		})
-	}
-}
-
-// Types of a JUnit XML reader, written apart from the writer's so a wrong tag shows.
-type readSuites struct {
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Suites   []readSuite `xml:"testsuite"`
-}
-
-type readSuite struct {
-	Name     string     `xml:"name,attr"`
-	Tests    int        `xml:"tests,attr"`
-	Failures int        `xml:"failures,attr"`
-	Skipped  int        `xml:"skipped,attr"`
-	Cases    []readCase `xml:"testcase"`
-}
-
-type readCase struct {
-	Name      string `xml:"name,attr"`
-	Classname string `xml:"classname,attr"`
-	Time      string `xml:"time,attr"`
-	Failure   *struct {
-		Message string `xml:"message,attr"`
-		Text    string `xml:",chardata"`
-	} `xml:"failure"`
-	Skipped *struct {
-		Message string `xml:"message,attr"`
-	} `xml:"skipped"`
-	SystemOut string `xml:"system-out"`
-}
-
-func TestJUnitReadBack(t *testing.T) {
-	r := NewReport([]Tenant{
-		{Name: "contoso", Path: "a/partner.yaml", Checks: []Check{
-			{Name: CheckSpec, Status: Pass, Message: "ok", Duration: 1500 * time.Millisecond},
-			{Name: CheckRefreshToken, Status: Fail, Message: "revoked <&>", Hint: "run uicctl consent"},
-			{Name: CheckCustomers, Status: Skip, Message: "not run"},
-		}},
-		{Name: "fabrikam", Path: "b/partner.yaml", Checks: []Check{
-			{Name: CheckClientSecret, Status: Warn, Message: "expires soon", Hint: "run uicctl apply"},
-		}},
-	})
-	var b bytes.Buffer
-	if err := WriteJUnit(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	var got readSuites
-	if err := xml.Unmarshal(b.Bytes(), &got); err != nil {
-		t.Fatalf("the JUnit file does not parse: %v\n%s", err, b.String())
-	}
-	if got.Tests != 4 || got.Failures != 1 || len(got.Suites) != 2 {
-		t.Fatalf("totals: tests %d failures %d suites %d", got.Tests, got.Failures, len(got.Suites))
-	}
-	s := got.Suites[0]
-	if s.Name != "contoso" || s.Tests != 3 || s.Failures != 1 || s.Skipped != 1 {
-		t.Errorf("suite: %+v", s)
-	}
-	if c := s.Cases[0]; c.Name != CheckSpec || c.Classname != "contoso" || c.Time != "1.500" || c.Failure != nil {
-		t.Errorf("passing case: %+v", c)
-	}
-	if f := s.Cases[1].Failure; f == nil || f.Message != "revoked <&>" || f.Text != "revoked <&>\nhint: run uicctl consent" {
-		t.Errorf("failure: %+v", f)
-	}
-	if sk := s.Cases[2].Skipped; sk == nil || sk.Message != "not run" {
-		t.Errorf("skipped: %+v", sk)
-	}
-	if c := got.Suites[1].Cases[0]; c.Failure != nil || c.SystemOut != "warning: expires soon\nhint: run uicctl apply" {
-		t.Errorf("warning case: %+v", c)
 	}
 }
 
