@@ -233,7 +233,9 @@ func (x *Executor) settled(ctx context.Context, t *spec.Tenant) error {
 			return ctx.Err()
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 4*time.Second)
+		// Capped at 500 ms: the objects of the last writes appear one replication lag after
+		// them, and every moment of overshoot is one the consultant waits.
+		wait = min(2*wait, 500*time.Millisecond)
 	}
 }
 
