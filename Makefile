@@ -6,7 +6,7 @@ TOOLS := $(CURDIR)/.tools/bin
 export PATH := $(TOOLS):$(PATH)
 export SOPS_DISABLE_VERSION_CHECK := 1
 
-.PHONY: build test check fmt vet tools chromium demo bench clean
+.PHONY: build test check fmt vet tools chromium shellcheck demo bench clean
 
 build:
 	$(GO) build -o bin/uicctl ./cmd/uicctl
@@ -25,8 +25,8 @@ fmt:
 vet:
 	$(GO) vet ./...
 
-# What the cross-check tests use: the real sops CLI (pinned) and Chromium.
-tools: $(TOOLS)/sops chromium
+# What the cross-check tests use: the real sops CLI (pinned), Chromium and shellcheck.
+tools: $(TOOLS)/sops chromium shellcheck
 
 $(TOOLS)/sops:
 	GOBIN=$(TOOLS) $(GO) install github.com/getsops/sops/v3/cmd/sops@$(SOPS_VERSION)
@@ -36,6 +36,13 @@ $(TOOLS)/sops:
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+
+# shellcheck for the run: scripts of the example CI workflows (examples/ci's lint test runs
+# it when installed): through apt, as Chromium.
+shellcheck:
+	@if ! command -v shellcheck >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends shellcheck; \
 	fi
 
 demo: build

@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/useitcloud/uicctl/examples/ci"
 	"github.com/useitcloud/uicctl/internal/atomicfile"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
@@ -44,9 +45,9 @@ func (c *initCmd) Run(app *App) error {
 		}
 	}
 
-	files := []scaffoldFile{
-		{".gitignore", 0o644, gitignoreTemplate},
-		{".github/workflows/uicctl.yml", 0o644, workflowTemplate},
+	files := []scaffoldFile{{".gitignore", 0o644, gitignoreTemplate}}
+	for _, w := range ci.Workflows() {
+		files = append(files, scaffoldFile{filepath.Join(".github", "workflows", w.Name), 0o644, string(w.Content)})
 	}
 	sopsPath := filepath.Join(c.Dir, ".sops.yaml")
 	if _, err := os.Stat(sopsPath); errors.Is(err, fs.ErrNotExist) {
@@ -195,26 +196,4 @@ keys.txt
 # uicctl's lock and temporary files next to secrets files.
 .*.sops.yaml.lock
 .*.sops.yaml.tmp-*
-`
-
-const workflowTemplate = `# uicctl in CI: validate every pull request.
-name: uicctl
-on:
-  pull_request:
-  push:
-    branches: [main]
-jobs:
-  validate:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-go@v5
-        with:
-          go-version: stable
-      - run: go install github.com/useitcloud/uicctl/cmd/uicctl@latest
-      - name: uicctl validate
-        run: uicctl validate .
-        env:
-          # An age private key that is a recipient in .sops.yaml, stored as a CI secret.
-          SOPS_AGE_KEY: ${{ secrets.SOPS_AGE_KEY }}
 `

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -79,13 +80,7 @@ func TestJUnitReadByLibrary(t *testing.T) {
 				Error: junit.Error{Message: "\uFFFD[31mred\uFFFD[0m", Body: "\uFFFD[31mred\uFFFD[0m"}},
 		},
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range tests {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(tests))
 	contoso := Tenant{Name: "contoso", Path: "tenants/contoso/partner.yaml"}
 	for _, n := range names {
 		c := tests[n].check
