@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
 func init() {
 	scriptCmds["jsonvar"] = cmdJSONVar
+	scriptCmds["schemacheck"] = cmdSchemaCheck
 }
 
 // cmdJSONVar sets a script variable from a string field (a dotted path such as value.0.id) of the JSON the last
@@ -67,4 +73,51 @@ func cmdJSONVar(ts *testscript.TestScript, neg bool, args []string) {
 	if file != "" {
 		ts.Check(os.WriteFile(ts.MkAbs(file), []byte(v+"\n"), 0o600))
 	}
+}
+
+// cmdSchemaCheck validates a partner.yaml (YAML, read as JSON) against the JSON Schema that
+// uicctl schema prints, as an editor using the schema would.
+//
+//	schemacheck FILE
+func cmdSchemaCheck(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: schemacheck FILE")
+	}
+	sch, err := compileSpecSchema()
+	ts.Check(err)
+	err = validateYAMLAgainst(sch, []byte(ts.ReadFile(args[0])))
+	switch {
+	case neg && err == nil:
+		ts.Fatalf("%s passes the JSON Schema", args[0])
+	case !neg && err != nil:
+		ts.Fatalf("%s: JSON Schema: %v", args[0], err)
+	}
+}
+
+func compileSpecSchema() (*jsonschema.Schema, error) {
+	c := jsonschema.NewCompiler()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(spec.JSONSchema()))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.AddResource(spec.SchemaID, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(spec.SchemaID)
+}
+
+func validateYAMLAgainst(sch *jsonschema.Schema, text []byte) error {
+	var v any
+	if err := yaml.Unmarshal(text, &v); err != nil {
+		return err
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		return err
+	}
+	return sch.Validate(inst)
 }

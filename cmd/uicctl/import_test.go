@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/useitcloud/uicctl/pkg/plan"
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -18,15 +13,7 @@ import (
 // that each passes validate's parser and the JSON Schema, and that what it cannot express
 // is a comment.
 func TestImportedSpecValid(t *testing.T) {
-	c := jsonschema.NewCompiler()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(spec.JSONSchema()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddResource(spec.SchemaID, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(spec.SchemaID)
+	sch, err := compileSpecSchema()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,16 +67,7 @@ func TestImportedSpecValid(t *testing.T) {
 			if p.Application.AppID != o.App.AppID || p.Application.DisplayName != o.App.DisplayName {
 				t.Errorf("%s: appId/displayName = %q/%q, want %q/%q", tc.reason, p.Application.AppID, p.Application.DisplayName, o.App.AppID, o.App.DisplayName)
 			}
-			var v any
-			if err := yaml.Unmarshal([]byte(text), &v); err != nil {
-				t.Fatal(err)
-			}
-			j, _ := json.Marshal(v)
-			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sch.Validate(inst); err != nil {
+			if err := validateYAMLAgainst(sch, []byte(text)); err != nil {
 				t.Errorf("%s: JSON Schema: %v", tc.reason, err)
 			}
 			for _, line := range strings.Split(text, "\n") {
