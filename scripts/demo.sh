@@ -4,6 +4,7 @@
 # for the manual steps (consent, Partner Center App management). Nothing reaches Microsoft.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 uicctl=$PWD/bin/uicctl
 demo=$PWD/.demo
 if [ -t 1 ]; then b=$'\033[1m' r=$'\033[0m'; else b= r=; fi
@@ -12,6 +13,8 @@ run() { step "$*"; "$@"; }
 
 rm -rf "$demo"
 mkdir -p "$demo/config/sops/age"
+# Everything the demo shows is kept, so that step 8 can prove no secret is among it.
+exec > >(tee "$demo/demo.log") 2>&1
 
 # 1. Validation catches mistakes offline, with file:line:col and the key path.
 step "uicctl validate examples/fleet    # three tenants, one with a deliberate mistake"
@@ -81,3 +84,9 @@ if command -v curl >/dev/null; then
   # 7. Verify: what CI runs nightly, the same calls Use IT Cloud makes, with a JUnit report.
   run $uicctl verify --junit "$demo/verify.xml" tenants
 fi
+
+# 8. No secret was shown: every client secret and refresh token of the fleet, and the operator
+#    secret, are looked for in all the demo printed and wrote outside the secrets files.
+step "go run ./scripts/leakcheck    # no secret in any output"
+(cd "$root" && go run ./scripts/leakcheck -fleet "$demo/fleet" -env AZURE_CLIENT_SECRET \
+  "$demo/demo.log" "$demo/sandbox.log" "$demo/fleet" $(ls "$demo"/consent-*.out "$demo"/consent-*.err "$demo/verify.xml" 2>/dev/null))
