@@ -344,48 +344,77 @@ func (s *Sandbox) serveUnbilled(w http.ResponseWriter, r *http.Request, t *Tenan
 		writePCError(w, http.StatusBadRequest, "400", "currencycode is required.")
 		return
 	}
-	now := s.now().UTC()
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	from, to := first, now.Truncate(24*time.Hour)
-	switch strings.ToLower(q.Get("period")) {
-	case "current":
-	case "previous":
-		from, to = first.AddDate(0, -1, 0), first
-	default:
+	period := strings.ToLower(q.Get("period"))
+	if period != "current" && period != "previous" {
 		writePCError(w, http.StatusBadRequest, "400", errBadPeriod.Error())
 		return
 	}
-	var items []any
-	if t != nil {
-		for _, c := range t.Customers {
-			for _, sub := range c.Subscriptions {
-				if !sub.Azure {
-					continue
-				}
-				for d := from; d.Before(to); d = d.Add(24 * time.Hour) {
-					for i, m := range meters {
-						qty := quantity(sub.ID, i, d)
-						total := float64(int(qty*m.price*10000+0.5)) / 10000
-						items = append(items, map[string]any{
-							"partnerId": t.TenantID, "customerId": c.ID, "customerName": c.CompanyName, "customerDomainName": c.Domain,
-							"invoiceNumber": "", "productId": "DZH318Z0BPS6", "skuId": "0001", "skuName": m.name, "productName": m.category,
-							"subscriptionId": sub.ID, "chargeStartDate": from.Format(time.RFC3339), "chargeEndDate": first.AddDate(0, 1, 0).Add(-time.Second).Format(time.RFC3339),
-							"usageDate": d.Format(time.RFC3339), "meterId": m.id, "meterName": m.name, "meterCategory": m.category,
-							"meterSubCategory": m.sub, "meterRegion": "EU West", "unitOfMeasure": m.unit, "resourceLocation": "westeurope",
-							"consumedService": "Microsoft.Compute", "resourceGroup": "rg-web", "resourceUri": "/subscriptions/" + sub.ID + "/resourceGroups/rg-web/providers/" + m.resource,
-							"tags": "", "additionalInfo": "", "unitPrice": m.price, "quantity": qty, "billingPreTaxTotal": total,
-							"billingCurrency": currency, "pricingPreTaxTotal": total, "pricingCurrency": "USD", "entitlementId": sub.ID,
-							"pcToBCExchangeRate": 1, "effectiveUnitPrice": m.price, "rateOfPartnerEarnedCredit": 0.15, "creditType": "Credit Not Applied",
-							"invoiceLineItemType": "usagelineitems", "billingProvider": "marketplace",
-							"attributes": map[string]any{"objectType": "DailyRatedUsageLineItem"},
-						})
-					}
+	rows := unbilledUsage(t, period == "previous", currency, s.now())
+	items := make([]any, len(rows))
+	for i, row := range rows {
+		row["attributes"] = map[string]any{"objectType": "DailyRatedUsageLineItem"}
+		items[i] = row
+	}
+	// UNCONFIRMED: the maximum page size; the documented sample uses 2000.
+	s.pcPage(w, r, items, self, q, "size", 1, 2000, 2000, "seekOperation")
+}
+
+// UnbilledUsage returns the unbilled daily-rated usage line items of a partner tenant of the
+// world: the current billing period (the 1st of the sandbox month up to yesterday), or the
+// previous one. Partner Center's unbilled line items and Graph's unbilled usage export both
+// serve these rows, so the two usage kinds of verify count the same. Nil for a tenant that
+// is not in the world.
+func (s *Sandbox) UnbilledUsage(tenantID string, previous bool, currency string) []map[string]any {
+	return unbilledUsage(s.partnerTenant(tenantID), previous, currency, s.now())
+}
+
+// exportUsage gives Graph's unbilled usage export the rows of UnbilledUsage (billingPeriod
+// "last" is Partner Center's period=previous). The world models no invoices and no
+// reconciliation (license) rows: Graph generates those.
+func (s *Sandbox) exportUsage(tenantID, kind string, billed bool, period, currency string) ([]map[string]any, bool) {
+	if kind != "usage" || billed {
+		return nil, false
+	}
+	return s.UnbilledUsage(tenantID, period == "last", currency), true
+}
+
+func unbilledUsage(t *Tenant, previous bool, currency string, now time.Time) []map[string]any {
+	if t == nil {
+		return nil
+	}
+	now = now.UTC()
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from, to := first, now.Truncate(24*time.Hour)
+	if previous {
+		from, to = first.AddDate(0, -1, 0), first
+	}
+	var rows []map[string]any
+	for _, c := range t.Customers {
+		for _, sub := range c.Subscriptions {
+			if !sub.Azure {
+				continue
+			}
+			for d := from; d.Before(to); d = d.Add(24 * time.Hour) {
+				for i, m := range meters {
+					qty := quantity(sub.ID, i, d)
+					total := float64(int(qty*m.price*10000+0.5)) / 10000
+					rows = append(rows, map[string]any{
+						"partnerId": t.TenantID, "customerId": c.ID, "customerName": c.CompanyName, "customerDomainName": c.Domain,
+						"invoiceNumber": "", "productId": "DZH318Z0BPS6", "skuId": "0001", "skuName": m.name, "productName": m.category,
+						"subscriptionId": sub.ID, "chargeStartDate": from.Format(time.RFC3339), "chargeEndDate": from.AddDate(0, 1, 0).Add(-time.Second).Format(time.RFC3339),
+						"usageDate": d.Format(time.RFC3339), "meterId": m.id, "meterName": m.name, "meterCategory": m.category,
+						"meterSubCategory": m.sub, "meterRegion": "EU West", "unitOfMeasure": m.unit, "resourceLocation": "westeurope",
+						"consumedService": "Microsoft.Compute", "resourceGroup": "rg-web", "resourceUri": "/subscriptions/" + sub.ID + "/resourceGroups/rg-web/providers/" + m.resource,
+						"tags": "", "additionalInfo": "", "unitPrice": m.price, "quantity": qty, "billingPreTaxTotal": total,
+						"billingCurrency": currency, "pricingPreTaxTotal": total, "pricingCurrency": "USD", "entitlementId": sub.ID,
+						"pcToBCExchangeRate": 1, "effectiveUnitPrice": m.price, "rateOfPartnerEarnedCredit": 0.15, "creditType": "Credit Not Applied",
+						"invoiceLineItemType": "usagelineitems", "billingProvider": "marketplace",
+					})
 				}
 			}
 		}
 	}
-	// UNCONFIRMED: the maximum page size; the documented sample uses 2000.
-	s.pcPage(w, r, items, self, q, "size", 1, 2000, 2000, "seekOperation")
+	return rows
 }
 
 // servePartnerAPI serves enough of the Partner API price sheet to prove a token for

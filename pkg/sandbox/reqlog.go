@@ -16,11 +16,14 @@ import (
 
 // A LogEntry is one line of the request log.
 type LogEntry struct {
-	Method string  `json:"method"`
-	Path   string  `json:"path"`
-	Status int     `json:"status"` // 0: the connection was reset without an answer
-	Tenant string  `json:"tenant"` // the tenant of the token, or of the sign-in path
-	MS     float64 `json:"ms"`
+	// Time is when the request arrived, by the real clock (not the sandbox clock a clock
+	// offset moves): scripts measure the gaps between polls with it.
+	Time   time.Time `json:"time"`
+	Method string    `json:"method"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"` // 0: the connection was reset without an answer
+	Tenant string    `json:"tenant"` // the tenant of the token, or of the sign-in path
+	MS     float64   `json:"ms"`
 }
 
 type requestLog struct {
@@ -100,7 +103,7 @@ func (s *Sandbox) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
-			s.log.write(LogEntry{Method: r.Method, Path: r.URL.Path, Status: sw.status, Tenant: requestTenant(r),
+			s.log.write(LogEntry{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Status: sw.status, Tenant: requestTenant(r),
 				MS: math.Round(float64(time.Since(start).Microseconds())) / 1000})
 		}()
 		next.ServeHTTP(sw, r)

@@ -99,6 +99,7 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		Now:               s.now,
 		ReplicationLag:    func() time.Duration { return s.faults.get().ReplicationLag },
 		BatchItemThrottle: s.faults.batchItemThrottle,
+		UsageRows:         s.exportUsage,
 	})
 	if err := s.initState(); err != nil {
 		return nil, err

@@ -238,14 +238,16 @@ func gzipLines(rows []map[string]any) []byte {
 	return buf.Bytes()
 }
 
-// usageRows returns the export's line items: from Options.UsageRows when set, otherwise
-// generated deterministically from the tenant and period. An invoice id the tenant does
+// usageRows returns the export's line items: from Options.UsageRows when it has them,
+// otherwise generated deterministically from the tenant and period. An invoice id the tenant does
 // not have yields no rows (the operation then fails with "No data available").
 func (s *Service) usageRows(tenantID, kind string, billed bool, period, currency, fragment string, now time.Time) []map[string]any {
 	var rows []map[string]any
+	ok := false
 	if s.opts.UsageRows != nil {
-		rows = s.opts.UsageRows(tenantID, billed, period)
-	} else {
+		rows, ok = s.opts.UsageRows(tenantID, kind, billed, period, currency)
+	}
+	if !ok {
 		rows = syntheticUsage(tenantID, billed, period, currency, now)
 	}
 	if fragment == "basic" {

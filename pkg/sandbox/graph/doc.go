@@ -28,8 +28,9 @@
 //   - reports/partners/billing/{usage,reconciliation}/{billed,unbilled}/export (and the
 //     SDK's microsoft.graph.partners.billing.export segment): 202 with Location; the
 //     operation answers running with Retry-After on its first poll, then succeeded (or
-//     failed with "No data available"); the manifest points at gzip JSON Lines blobs that
-//     BlobHandler serves when the SAS token is right.
+//     failed with "No data available" when there are no rows); the manifest points at gzip
+//     JSON Lines blobs that BlobHandler serves when the SAS token is right. Rows come from
+//     Options.UsageRows (the sandbox's world), else they are generated.
 //
 // Every tenant also holds the service principals of the first-party APIs (Microsoft Graph
 // with its app roles and delegated scopes, Microsoft Partner Center, Microsoft Partner,

@@ -30,9 +30,10 @@ type Options struct {
 	// valid application object").
 	ReplicationLag func() time.Duration
 	// UsageRows, when set, supplies the line items of a partner billing export for the
-	// partner tenant: billed exports pass the invoice id as period, unbilled ones "current"
-	// or "last". Nil generates deterministic rows per tenant.
-	UsageRows func(partnerTenantID string, billed bool, period string) []map[string]any
+	// partner tenant: kind is "usage" or "reconciliation"; billed exports pass the invoice
+	// id as period, unbilled ones "current" or "last" with the requested currency. ok false
+	// (and a nil UsageRows) generates deterministic rows per tenant instead.
+	UsageRows func(partnerTenantID, kind string, billed bool, period, currency string) (rows []map[string]any, ok bool)
 	// BatchItemThrottle, when set, is asked once per $batch item: throttled answers that item
 	// 429 TooManyRequests with Retry-After, as Graph throttles items one by one
 	// (json-batching). Nil never throttles items.
