@@ -46,6 +46,7 @@ type Client struct {
 	cloud     cloud.Cloud
 	cred      azcore.TokenCredential
 	hc        *http.Client
+	blobHC    *http.Client // no Graph middleware: billing export blobs, authorised by their SAS
 	graphHost string
 	scopes    []string
 
@@ -138,6 +139,7 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 		cloud:     c,
 		cred:      cred,
 		hc:        &http.Client{Timeout: opts.Timeout, Transport: khttp.NewCustomTransportWithParentTransport(parent, mw...)},
+		blobHC:    &http.Client{Timeout: opts.Timeout, Transport: parent},
 		graphHost: u.Hostname(),
 		scopes:    []string{cloud.Scope(audience)},
 

@@ -41,11 +41,18 @@ type env struct {
 // request log.
 func start(t testing.TB, tenants int) *env {
 	t.Helper()
+	return startWith(t, sandbox.Options{Tenants: tenants, Customers: 1})
+}
+
+// startWith is start with more sandbox options (Dir and RequestLog are set here).
+func startWith(t testing.TB, opts sandbox.Options) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	e := &env{t: t, log: filepath.Join(dir, "requests.jsonl")}
-	sb, err := sandbox.Start(ctx, sandbox.Options{Tenants: tenants, Customers: 1, Dir: dir, RequestLog: e.log})
+	opts.Dir, opts.RequestLog = dir, e.log
+	sb, err := sandbox.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -220,6 +220,24 @@ func (s *Sandbox) World() World {
 // Faults returns the faults in force.
 func (s *Sandbox) Faults() Faults { return s.faults.get() }
 
+// AdvanceClockTo moves the sandbox clock forward (the clock offset fault; the other faults
+// stay) to the next noon UTC that falls on day of a month, and returns that time. Tests use it
+// for usage that depends on the day of the billing period. Only forward: tokens, codes and
+// secrets issued before stay valid.
+func (s *Sandbox) AdvanceClockTo(day int) (time.Time, error) {
+	if day < 1 || day > 28 {
+		return time.Time{}, fmt.Errorf("day %d: want 1 to 28, a day every month has", day)
+	}
+	f := s.faults.get()
+	now := time.Now().Add(f.ClockOffset).UTC()
+	at := time.Date(now.Year(), now.Month(), day, 12, 0, 0, 0, time.UTC)
+	if !at.After(now.Add(time.Minute)) {
+		at = at.AddDate(0, 1, 0)
+	}
+	f.ClockOffset = time.Until(at)
+	return at, s.SetFaults(f)
+}
+
 // SetFaults replaces the faults in force.
 func (s *Sandbox) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {

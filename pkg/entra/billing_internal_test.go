@@ -1,0 +1,96 @@
+package entra
+
+import (
+	"bytes"
+	"compress/gzip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestCountLines(t *testing.T) {
+	long := strings.Repeat(`{"partnerId":"p","quantity":1.5}`+"\n", 70000) // several read buffers
+	tests := map[string]struct {
+		reason  string
+		blob    []byte
+		want    int
+		wantErr bool
+	}{
+		"empty":            {reason: "an empty export has no rows", blob: gzipped(t, ""), want: 0},
+		"newline-ended":    {reason: "JSON Lines end each row with a newline", blob: gzipped(t, "{}\n{}\n"), want: 2},
+		"last line open":   {reason: "a last row without its newline still counts", blob: gzipped(t, "{}\n{}"), want: 2},
+		"many buffers":     {reason: "counted across reads, not in one piece", blob: gzipped(t, long), want: 70000},
+		"not gzip":         {reason: "a plain body is refused", blob: []byte("{}\n"), wantErr: true},
+		"truncated gzip":   {reason: "a cut-off download is an error, not a smaller count", blob: gzipped(t, long)[:2000], wantErr: true},
+		"two gzip members": {reason: "concatenated gzip members are one stream", blob: append(gzipped(t, "{}\n"), gzipped(t, "{}\n{}\n")...), want: 3},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := countLines(bytes.NewReader(tc.blob))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("%s: error %v, want error %v", tc.reason, err, tc.wantErr)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" && !tc.wantErr {
+				t.Errorf("%s: -want +got\n%s", tc.reason, d)
+			}
+		})
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	tests := map[string]struct {
+		reason string
+		in     string
+		want   time.Duration
+		ok     bool
+	}{
+		"seconds":    {reason: "delta-seconds", in: "1", want: time.Second, ok: true},
+		"fractional": {reason: "Graph sends fractions at times", in: "2.5", want: 2500 * time.Millisecond, ok: true},
+		"past date":  {reason: "an HTTP date already past means now", in: "Mon, 02 Jan 2006 15:04:05 GMT", want: 0, ok: true},
+		"absent":     {reason: "no header: the caller backs off itself", in: "", ok: false},
+		"negative":   {reason: "nonsense is ignored", in: "-3", ok: false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := parseRetryAfter(tc.in)
+			if d := cmp.Diff([]any{tc.want, tc.ok}, []any{got, ok}); d != "" {
+				t.Errorf("%s: -want +got\n%s", tc.reason, d)
+			}
+		})
+	}
+}
+
+func TestLastSegment(t *testing.T) {
+	const ops = "/reports/partners/billing/operations/"
+	tests := map[string]struct {
+		reason, in, want string
+	}{
+		"location":       {reason: "the documented Location", in: "https://graph.microsoft.com/v1.0/reports/partners/billing/operations/abc-1", want: "abc-1"},
+		"escaped":        {reason: "the id is unescaped", in: "https://graph.microsoft.com/v1.0" + ops + "a%20b", want: "a b"},
+		"other resource": {reason: "a Location that names something else gives no id", in: "https://graph.microsoft.com/v1.0/applications/x", want: ""},
+		"nested":         {reason: "no deeper path is taken for an id", in: "https://graph.microsoft.com/v1.0" + ops + "a/b", want: ""},
+		"empty":          {reason: "no header", in: "", want: ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, lastSegment(tc.in, ops)); d != "" {
+				t.Errorf("%s: -want +got\n%s", tc.reason, d)
+			}
+		})
+	}
+}
