@@ -81,7 +81,46 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 	if !uniqueNameSet && p.Application.AppID == "" && p.Name != "" {
 		p.Application.UniqueName = "uicctl-" + p.Name
 	}
+	if p.Verify.Usage == "billing-export" {
+		d.billingExportPermission(p)
+	}
 	return p
+}
+
+// billingExportPermission warns when verify.usage: billing-export cannot work with the
+// permissions the spec grants: verify exports with the app's app-only token, so the app
+// needs Microsoft Graph's PartnerBilling.Read.All as an application permission, granted by
+// admin consent. A warning, not an error: the spec is consistent, and an admin may grant
+// the permission outside uicctl; verify's usage check has the last word.
+func (d *decoder) billingExportPermission(p *Partner) {
+	g, _ := LookupAPI(MicrosoftGraphAppID)
+	role, _ := findScope(g.Application, PartnerBillingReadAll)
+	var application, delegated bool
+	for _, perm := range p.Application.Permissions {
+		if perm.ResourceAppID != MicrosoftGraphAppID {
+			continue
+		}
+		application = slices.ContainsFunc(perm.Application, func(ps PermScope) bool { return ps.ID == role.ID })
+		delegated = slices.ContainsFunc(perm.Delegated, func(ps PermScope) bool { return strings.EqualFold(ps.Value, PartnerBillingReadAll) })
+	}
+	const add = "add {api: microsoft-graph, application: [PartnerBilling.Read.All]} to application.permissions"
+	var msg, hint string
+	switch {
+	case !application && delegated:
+		msg = "billing-export uses the app's app-only token: PartnerBilling.Read.All is listed as delegated only"
+		hint = add + " (the delegated one may stay)"
+	case !application:
+		msg = "billing-export needs the Microsoft Graph application permission PartnerBilling.Read.All, which application.permissions does not list"
+		hint = add + " and run uicctl apply"
+	case !p.Application.AdminConsent:
+		msg = "billing-export needs PartnerBilling.Read.All granted, and adminConsent is false: apply will not grant it"
+		hint = "set adminConsent: true, or have an admin grant consent to the app in the Entra admin center"
+	default:
+		return
+	}
+	at := d.pos["verify.usage"]
+	d.diags = append(d.diags, Diagnostic{File: d.file, Line: at.Line, Column: at.Column, Path: "verify.usage",
+		Severity: SeverityWarning, Message: msg, Hint: hint})
 }
 
 func requiredHint(key string) string {

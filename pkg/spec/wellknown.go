@@ -20,6 +20,9 @@ const (
 	AzureServiceManagementAppID  = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 	AzureADGraphAppID            = "00000002-0000-0000-c000-000000000000"
 	PartnerCenterUserImpersonate = "1cebfa2a-fb4d-419e-b5f9-839b4383e05a"
+	// PartnerBillingReadAll is the Graph permission of the partner billing export (delegated
+	// and application alike).
+	PartnerBillingReadAll = "PartnerBilling.Read.All"
 )
 
 // KnownAPIs is the alias table, sorted by alias.
