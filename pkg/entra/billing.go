@@ -81,7 +81,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 		opID = lastSegment(loc, "/reports/partners/billing/operations/")
 	}
 	if opID == "" {
-		return res, fmt.Errorf("tenant %s: the billing export was accepted without a Location naming its operation", tenantID)
+		return res, fmt.Errorf("tenant %s: the export was accepted without a Location naming its operation", tenantID)
 	}
 
 	var manifestID string
@@ -103,7 +103,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 				manifestID = lastSegment(*link, "/reports/partners/billing/manifests/")
 			}
 			if manifestID == "" {
-				return res, fmt.Errorf("tenant %s: the billing export succeeded without a manifest link", tenantID)
+				return res, fmt.Errorf("tenant %s: the export succeeded without a manifest link", tenantID)
 			}
 			continue
 		case billing.FailedOperationable:
@@ -114,7 +114,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 			return res, e
 		}
 		if st := op.GetStatus(); st != nil && *st != models.RUNNING_LONGRUNNINGOPERATIONSTATUS && *st != models.NOTSTARTED_LONGRUNNINGOPERATIONSTATUS {
-			return res, fmt.Errorf("tenant %s: the billing export operation has status %s", tenantID, st.String())
+			return res, fmt.Errorf("tenant %s: the export operation has status %s", tenantID, st.String())
 		}
 		// The inspected headers gather every attempt of the retry handler as an unordered set:
 		// waiting for the longest Retry-After honours them all.
@@ -143,7 +143,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 	blobs := m.GetBlobs()
 	res.Blobs = len(blobs)
 	if len(blobs) == 0 || strOf(blobs[0].GetName()) == "" {
-		return res, fmt.Errorf("tenant %s: the billing export manifest lists no blob", tenantID)
+		return res, fmt.Errorf("tenant %s: the export manifest lists no blob", tenantID)
 	}
 	// UNCONFIRMED (api-facts E): the download URL is {rootDirectory}/{name}?{sasToken}.
 	raw := strings.TrimSuffix(strOf(m.GetRootDirectory()), "/") + "/" + strings.TrimPrefix(strOf(blobs[0].GetName()), "/") +
@@ -151,7 +151,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		// Not the URL in the error: its query is the SAS token.
-		return res, fmt.Errorf("tenant %s: the billing export manifest names no https blob URL", tenantID)
+		return res, fmt.Errorf("tenant %s: the export manifest names no https blob URL", tenantID)
 	}
 	res.Rows, err = c.countBlobLines(ctx, tenantID, u)
 	return res, err
@@ -302,7 +302,7 @@ type ExportFailedError struct {
 }
 
 func (e *ExportFailedError) Error() string {
-	return fmt.Sprintf("tenant %s: the billing export failed: %s %s", e.TenantID, e.Code, e.Message)
+	return fmt.Sprintf("tenant %s: the export operation failed: %s %s", e.TenantID, e.Code, e.Message)
 }
 
 // Hint says what the usual failure means.
@@ -322,7 +322,7 @@ type ExportPendingError struct {
 }
 
 func (e *ExportPendingError) Error() string {
-	return fmt.Sprintf("tenant %s: the billing export was still running after %d poll(s); the next one (in %s) would pass the deadline", e.TenantID, e.Polls, e.Wait.Round(time.Millisecond))
+	return fmt.Sprintf("tenant %s: the export was still running after %d poll(s); the next one (in %s) would pass the deadline", e.TenantID, e.Polls, e.Wait.Round(time.Millisecond))
 }
 
 // Hint suggests running again.

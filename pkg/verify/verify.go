@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -169,11 +170,13 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		return Pass, fmt.Sprintf("%s; expires in %d days (%s)", keyNote, days, cs.EndDateTime.Format(time.DateOnly)), ""
 	})
+	var graphToken string // the app's own app-only Graph token, kept for the billing export
 	run(CheckClientCredentials, func() (Status, string, string) {
-		err := partnercenter.ClientCredentials(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), in.Cloud.GraphAudience)
+		tok, err := partnercenter.AppOnlyToken(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), in.Cloud.GraphAudience)
 		if err != nil {
 			return Fail, err.Error(), hintOf(err)
 		}
+		graphToken = tok
 		return Pass, "app-only token issued for Graph", ""
 	})
 
@@ -241,8 +244,10 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 				return Fail, "azure utilization: " + err.Error(), hintOf(err)
 			}
 			return Pass, fmt.Sprintf("azure utilization of one subscription (last 7 days): %d records", n), ""
+		case "billing-export":
+			return billingExport(ctx, in.Cloud, p, graphToken)
 		}
-		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled or azure-utilization"
+		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled, azure-utilization or billing-export"
 	})
 	run(CheckPartnerAPI, func() (Status, string, string) {
 		if rot == nil {
@@ -286,4 +291,34 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		})
 	}
 	return t, rot
+}
+
+// billingExportTimeout bounds the billing-export usage check, polls included: an export
+// still running then fails the check (Graph exports take seconds to minutes).
+const billingExportTimeout = 10 * time.Minute
+
+// billingExport is the usage check of verify.usage: billing-export. It uses the app's own
+// app-only Graph token: Graph documents PartnerBilling.Read.All as an application
+// permission too, and app-only depends neither on the consent account's roles nor on its
+// refresh token (which the export would otherwise rotate once more).
+func billingExport(ctx context.Context, c cloud.Cloud, p *spec.Partner, graphToken string) (Status, string, string) {
+	g, err := entra.NewWithToken(c, graphToken, entra.Options{})
+	if err != nil {
+		return Fail, "billing export: " + err.Error(), ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, billingExportTimeout)
+	defer cancel()
+	res, err := g.ExportUnbilledUsage(ctx, p.TenantID, p.Verify.Currency)
+	var pe *entra.PermissionError
+	switch {
+	case errors.As(err, &pe):
+		return Fail, "billing export: Graph refused the app (403): it lacks the Microsoft Graph application permission PartnerBilling.Read.All",
+			"add PartnerBilling.Read.All under application for api: microsoft-graph in partner.yaml (application.permissions, with adminConsent: true) and run uicctl apply"
+	case errors.Is(err, context.DeadlineExceeded):
+		return Fail, fmt.Sprintf("billing export: not finished within %s", billingExportTimeout), "Graph is slow to export this partner's usage: run verify again later"
+	case err != nil:
+		return Fail, "billing export: " + err.Error(), hintOf(err)
+	}
+	return Pass, fmt.Sprintf("billing export of unbilled usage (%s, current period): %d rows in the first of %d blob(s), %d poll(s)",
+		p.Verify.Currency, res.Rows, res.Blobs, res.Polls), ""
 }
