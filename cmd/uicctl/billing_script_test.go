@@ -30,14 +30,19 @@ func cmdSBClock(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "sandbox clock at %s\n", at.Format(time.RFC3339))
 }
 
-// cmdWorldUsage sets VAR to the number of unbilled usage rows of the current period the
-// sandbox world holds for a partner tenant (what both usage APIs serve).
-// Usage: worldusage TENANT CURRENCY VAR
+// cmdWorldUsage sets VAR to the number of unbilled usage rows of the current period (with
+// -last, the previous one) the sandbox world holds for a partner tenant (what both usage
+// APIs serve).
+// Usage: worldusage [-last] TENANT CURRENCY VAR
 func cmdWorldUsage(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 3 {
-		ts.Fatalf("usage: worldusage TENANT CURRENCY VAR")
+	last := len(args) > 0 && args[0] == "-last"
+	if last {
+		args = args[1:]
 	}
-	n := len(scriptSandbox(ts).UnbilledUsage(args[0], false, args[1]))
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: worldusage [-last] TENANT CURRENCY VAR")
+	}
+	n := len(scriptSandbox(ts).UnbilledUsage(args[0], last, args[1]))
 	if n == 0 {
 		ts.Fatalf("the world holds no unbilled usage for %s (is the sandbox clock on the 1st?)", args[0])
 	}

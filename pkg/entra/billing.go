@@ -53,7 +53,11 @@ const (
 // operation as long as ctx allows, and counts the rows of the manifest's first blob while
 // streaming it (never held in memory). Failures are typed: PermissionError (403),
 // ExportFailedError, ExportPendingError, BlobError, and the other Graph errors.
-func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency string) (UsageExport, error) {
+//
+// With last, the export is of the previous billing period, which stays unbilled until its
+// invoice is made early in the month: on the first day of a period the current one has no
+// data yet.
+func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency string, last bool) (UsageExport, error) {
 	var res UsageExport
 	a, err := c.adapter(tenantID)
 	if err != nil {
@@ -64,6 +68,9 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 
 	body := reports.NewPartnersBillingUsageUnbilledMicrosoftGraphPartnersBillingExportExportPostRequestBody()
 	period, attrs := billing.CURRENT_BILLINGPERIOD, billing.BASIC_ATTRIBUTESET
+	if last {
+		period = billing.LAST_BILLINGPERIOD
+	}
 	body.SetBillingPeriod(&period)
 	body.SetCurrencyCode(&currency)
 	body.SetAttributeSet(&attrs)
@@ -306,8 +313,13 @@ func (e *ExportFailedError) Error() string {
 }
 
 // Hint says what the usual failure means.
+// NoData reports whether the operation failed because the period has no usage to export.
+func (e *ExportFailedError) NoData() bool {
+	return strings.Contains(strings.ToLower(e.Message), "no data")
+}
+
 func (e *ExportFailedError) Hint() string {
-	if strings.Contains(strings.ToLower(e.Message), "no data") {
+	if e.NoData() {
 		return "Graph has no usage to export for the current billing period yet (daily-rated usage takes about 24 hours to appear, and none exists on the first day of a period): run verify again later"
 	}
 	return "run verify again; if the export keeps failing, report Graph's code and message to Microsoft partner support"

@@ -204,7 +204,7 @@ func TestExportUnbilledUsage(t *testing.T) {
 			defer cancel()
 			var since int
 			e.requests(&since)
-			u, err := c.ExportUnbilledUsage(ctx, e.tenant, "EUR")
+			u, err := c.ExportUnbilledUsage(ctx, e.tenant, "EUR", false)
 			if err != nil && (strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), tok)) {
 				t.Errorf("%s: the error shows the SAS token or the Graph token: %v", tc.reason, err)
 			}
