@@ -159,7 +159,7 @@ func TestExportUnbilledUsage(t *testing.T) {
 		"storage 5xx beyond retries": {
 			reason: "every blob GET answers 503: tried 1 + 3 times, then a BlobError",
 			day:    15, app: billingApp, faults: sandbox.Faults{Rate5xx: 1, Scope: []string{"blob"}},
-			want: exportResult{Blobs: 1, Polls: 2, Err: "*entra.BlobError", Detail: "503",
+			want: exportResult{Blobs: 1, Polls: 2, Err: "*entra.BlobError", Detail: "503 ServerBusy",
 				Hint: "Azure Storage is throttling or failing: run verify again later"},
 			wantGets: map[string]int{"operations": 2, "blob": 4},
 		},

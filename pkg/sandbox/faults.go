@@ -279,6 +279,11 @@ func writeThrottled(w http.ResponseWriter, svc string, retryAfter time.Duration)
 	// Graph sends fractional seconds at times ("2.128"); keep what the fault asked for.
 	w.Header().Set("Retry-After", strconv.FormatFloat(retryAfter.Seconds(), 'f', -1, 64))
 	switch svc {
+	case "blob":
+		// Azure Storage throttles with 503 Server Busy, never 429, and sends no Retry-After
+		// (learn.microsoft.com/azure/storage/common/scalability-targets-resource-provider).
+		w.Header().Del("Retry-After")
+		writeStorageError(w, http.StatusServiceUnavailable, "ServerBusy", "Operations per second is over the account limit.")
 	case "graph":
 		writeGraphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests from Identifier:sandbox under category:throttle.aad.ags.tenant. Please try again later.")
 	case "partnercenter", "partnerapi":
@@ -291,6 +296,8 @@ func writeThrottled(w http.ResponseWriter, svc string, retryAfter time.Duration)
 
 func writeUnavailable(w http.ResponseWriter, svc string) {
 	switch svc {
+	case "blob":
+		writeStorageError(w, http.StatusServiceUnavailable, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.")
 	case "graph":
 		writeGraphError(w, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")
 	case "partnercenter", "partnerapi":
@@ -304,6 +311,16 @@ func writeGraphError(w http.ResponseWriter, status int, code, msg string) {
 	now := time.Now().UTC().Format("2006-01-02T15:04:05")
 	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
 		"innerError": map[string]any{"date": now, "request-id": newGUID(), "client-request-id": newGUID()}}})
+}
+
+// writeStorageError answers as Azure Storage does: an XML Error body (with a byte order
+// mark) and the code in x-ms-error-code.
+func writeStorageError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("x-ms-error-code", code)
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code><Message>%s\nRequestId:%s\nTime:%s</Message></Error>",
+		code, msg, newGUID(), time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

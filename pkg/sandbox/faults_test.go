@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -248,5 +249,31 @@ func TestFaultScopeUsage(t *testing.T) {
 	}
 	if r := e.do(t, "PATCH", "/_sandbox/faults", nil, strings.NewReader(`{"scope":["usage"]}`)); r.status != 400 || !strings.Contains(string(r.body), "partnercenter-usage") {
 		t.Errorf("unknown scope: %d %s, want 400 naming partnercenter-usage", r.status, r.body)
+	}
+}
+
+// TestBlobFaultsAnswerAsStorage: Azure Storage, not Graph, serves the export blobs, and it
+// throttles and fails with 503 Server Busy and an XML error, never 429 or a JSON body.
+func TestBlobFaultsAnswerAsStorage(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	cases := map[string]struct {
+		reason string
+		faults string
+	}{
+		"Throttled":   {reason: "storage throttles with 503 ServerBusy and no Retry-After", faults: `{"rate429":1,"retryAfter":"1s","scope":["blob"]}`},
+		"Unavailable": {reason: "a storage outage is 503 ServerBusy too", faults: `{"rate5xx":1,"scope":["blob"]}`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			admin(t, e, "PUT", "/_sandbox/faults", tc.faults)
+			r := e.do(t, "GET", "/blob/export/manifest/part-00000.json.gz?sig=x", nil, nil)
+			got := []string{strconv.Itoa(r.status), r.header.Get("x-ms-error-code"), r.header.Get("Content-Type"), r.header.Get("Retry-After")}
+			if d := cmp.Diff([]string{"503", "ServerBusy", "application/xml", ""}, got); d != "" {
+				t.Errorf("%s: status, x-ms-error-code, Content-Type, Retry-After: -want +got\n%s", tc.reason, d)
+			}
+			if !strings.Contains(string(r.body), "<Error><Code>ServerBusy</Code>") {
+				t.Errorf("%s: body %q is not a storage XML error", tc.reason, r.body)
+			}
+		})
 	}
 }
