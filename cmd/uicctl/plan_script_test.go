@@ -52,14 +52,18 @@ func cmdCanaryFrom(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdFaults switches the running sandbox's faults, for a script that sets up a tenant
-// undisturbed first: faults [rate-429=F] [retry-after=D] [rate-5xx=F] [latency=D] [scope=a,b]
-// ("faults" alone switches them off). scope takes the sandbox's --fault-scope names, e.g.
+// undisturbed first: faults [rate-429=F] [retry-after=D] [rate-5xx=F] [reset-rate=F]
+// [latency=D] [replication-lag=D] [scope=a,b] [clock-offset=D|Nd] ("faults" alone switches
+// them off and keeps the clock offset). scope takes the sandbox's --fault-scope names, e.g.
 // scope=partnercenter-usage for Partner Center's usage calls only.
 func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("usage: faults [key=value...]")
 	}
-	var f sandbox.Faults
+	// The clock is not a fault: faults keeps the offset sbclock or the admin API set, unless
+	// clock-offset is given.
+	sb := scriptSandbox(ts)
+	f := sandbox.Faults{ClockOffset: sb.Faults().ClockOffset}
 	for _, a := range args {
 		k, v, _ := strings.Cut(a, "=")
 		var err error
@@ -74,12 +78,24 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 			f.Latency, err = time.ParseDuration(v)
 		case "scope":
 			f.Scope = strings.Split(v, ",")
+		case "reset-rate":
+			f.ResetRate, err = strconv.ParseFloat(v, 64)
+		case "replication-lag":
+			f.ReplicationLag, err = time.ParseDuration(v)
+		case "clock-offset":
+			if d, ok := strings.CutSuffix(v, "d"); ok {
+				var n int
+				n, err = strconv.Atoi(d)
+				f.ClockOffset = time.Duration(n) * 24 * time.Hour
+			} else {
+				f.ClockOffset, err = time.ParseDuration(v)
+			}
 		default:
 			ts.Fatalf("unknown fault %q", k)
 		}
 		ts.Check(err)
 	}
-	ts.Check(scriptSandbox(ts).SetFaults(f))
+	ts.Check(sb.SetFaults(f))
 }
 
 // cmdRequests counts round trips from the sandbox request log: "requests mark FILE" notes
