@@ -81,6 +81,10 @@ func (c *ctx) applications(key, keyValue string) {
 		c.application(key, keyValue)
 		return
 	}
+	if nav, ficKey, ficValue := splitKey(rest[0]); nav == "federatedIdentityCredentials" {
+		c.federatedCredentials(key, keyValue, ficKey, ficValue, rest[1:])
+		return
+	}
 	if len(rest) > 1 {
 		c.badSegment(rest[1])
 		return
@@ -150,6 +154,7 @@ func (c *ctx) application(key, keyValue string) {
 		appID, id := e.str("appId"), e.str("id")
 		delete(t.Apps, id)
 		delete(t.Secrets, id)
+		delete(t.Federated, id)
 		delete(s.apps, strings.ToLower(appID))
 		// UNCONFIRMED: deleting the registration also removes its home-tenant service principal.
 		if sp := t.spByAppID(appID); sp != nil {

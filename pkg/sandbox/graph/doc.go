@@ -12,7 +12,9 @@
 //     @odata.nextLink), create, get, PATCH (complex properties merge, collections are
 //     replaced), delete; alternate keys (appId='…') and (uniqueName='…'); upsert by
 //     uniqueName with Prefer: create-if-missing (201, then 204; 404 without the header);
-//     addPassword (the secret is returned once and stored only as a hash) and removePassword.
+//     addPassword (the secret is returned once and stored only as a hash) and removePassword;
+//     federatedIdentityCredentials (list, create, get, PATCH, delete, by id or name; at most
+//     20, name and issuer+subject unique, one audience), which the sign-in emulation trusts.
 //   - servicePrincipals: list, create (from an application of this tenant, or of another
 //     one when it is multi-tenant), get, PATCH, delete, (appId='…'); appRoleAssignedTo and
 //     appRoleAssignments (list, create, get, delete); oauth2PermissionGrants and memberOf.

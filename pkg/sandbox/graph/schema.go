@@ -160,6 +160,10 @@ func init() {
 		}),
 		def("addIn", map[string]prop{"id": p(kGUID), "properties": objs("keyValue"), "type": p(kString)}),
 		def("keyValue", map[string]prop{"key": p(kString), "value": p(kString)}),
+		def("federatedIdentityCredential", map[string]prop{
+			"id": ro(kGUID), "audiences": p(kStrings), "description": p(kString), "issuer": p(kString),
+			"name": p(kString), "subject": p(kString),
+		}),
 	} {
 		types[t.name] = t
 	}

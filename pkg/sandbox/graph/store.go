@@ -43,6 +43,9 @@ type tenant struct {
 	// Secrets holds SHA-256 hashes of password credentials: app object id -> keyId -> hash.
 	// The secret itself is returned once by addPassword and never stored.
 	Secrets map[string]map[string]string `json:"secrets"`
+	// Federated holds the federatedIdentityCredentials of applications: app object id ->
+	// credential id -> credential.
+	Federated map[string]map[string]*entity `json:"federatedIdentityCredentials,omitempty"`
 
 	Operations map[string]*operation `json:"operations"`
 	Manifests  map[string]*manifest  `json:"manifests"`
@@ -53,7 +56,7 @@ func newTenant(id, domain string) *tenant {
 		ID: id, Domain: domain,
 		Apps: map[string]*entity{}, SPs: map[string]*entity{}, Grants: map[string]*entity{},
 		Assignments: map[string]*entity{}, Groups: map[string]*entity{}, Members: map[string][]string{},
-		Secrets: map[string]map[string]string{}, Operations: map[string]*operation{}, Manifests: map[string]*manifest{},
+		Secrets: map[string]map[string]string{}, Federated: map[string]map[string]*entity{}, Operations: map[string]*operation{}, Manifests: map[string]*manifest{},
 	}
 }
 
@@ -138,6 +141,9 @@ func (s *Service) Restore(b []byte) error {
 		}
 		if t.Secrets == nil {
 			t.Secrets = fresh.Secrets
+		}
+		if t.Federated == nil {
+			t.Federated = fresh.Federated
 		}
 		if t.Operations == nil {
 			t.Operations = fresh.Operations
