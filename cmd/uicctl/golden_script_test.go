@@ -28,18 +28,31 @@ func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
 
 // goldenVars are values a sandbox run chooses anew (IDs, dates); golden files name them as
 // ${VAR} so they hold across runs.
-var goldenVars = []string{"TENANT_ID_0", "TENANT_ID_1", "TENANT_ID_2", "APP_ID", "SP_ID", "KEY_ID", "APP_OBJECT_ID", "TENANT_ID_3", "TENANT_ID_4", "TENANT_ID_5", "SECRET_END", "SECRET_DAY"}
+var goldenVars = []string{"TENANT_ID_0", "TENANT_ID_1", "TENANT_ID_2", "APP_ID", "SP_ID", "KEY_ID", "APP_OBJECT_ID", "TENANT_ID_3", "TENANT_ID_4", "TENANT_ID_5", "SECRET_END", "SECRET_DAY", "USAGE_ROWS"}
 
-// cmdGolden compares the last command's stdout (or stderr) with
+// cmdGolden compares the last command's stdout (or stderr, or a file the script wrote) with
 // testdata/golden/NAME, after writing the run's variable values back as ${VAR}.
-// go test -update rewrites the file; review the diff like code.
+// With -durations, measured times (verify's TIME column, JSON durationNs, JUnit time) read
+// ${DURATION} and runs of spaces that align table columns are cut to two (a hint line's
+// indent to four), since column widths follow the times. go test -update rewrites the file; review the diff like code.
 //
-//	golden stdout|stderr NAME
+//	golden [-durations] stdout|stderr|FILE NAME
 func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 || (args[0] != "stdout" && args[0] != "stderr") {
-		ts.Fatalf("usage: golden stdout|stderr NAME")
+	durations := len(args) > 0 && args[0] == "-durations"
+	if durations {
+		args = args[1:]
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: golden [-durations] stdout|stderr|FILE NAME")
 	}
 	got := ts.ReadFile(args[0])
+	if durations {
+		got = durationRE.ReplaceAllString(got, "${1}$${DURATION}")
+		got = jsonDurationRE.ReplaceAllString(got, `"durationNs": $${DURATION}`)
+		got = junitTimeRE.ReplaceAllString(got, `time="$${DURATION}"`)
+		got = alignRE.ReplaceAllString(got, "$1  ")
+		got = hintIndentRE.ReplaceAllString(got, "    hint: ")
+	}
 	type kv struct{ k, v string }
 	var vars []kv
 	for _, k := range goldenVars {
@@ -47,9 +60,14 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 			vars = append(vars, kv{k, v})
 		}
 	}
-	// Longest values first, so a value that contains another is replaced whole.
+	// Longest values first, so a value that contains another is replaced whole. A number
+	// (a row count) is replaced as a whole word only.
 	sort.SliceStable(vars, func(i, j int) bool { return len(vars[i].v) > len(vars[j].v) })
 	for _, x := range vars {
+		if strings.Trim(x.v, "0123456789") == "" {
+			got = regexp.MustCompile(`\b`+x.v+`\b`).ReplaceAllLiteralString(got, "${"+x.k+"}")
+			continue
+		}
 		got = strings.ReplaceAll(got, x.v, "${"+x.k+"}")
 	}
 	// Digests cover IDs and dates the sandbox chose; their presence and form are checked, not
@@ -70,7 +88,14 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-var digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+var (
+	digestRE       = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+	durationRE     = regexp.MustCompile(`(\s|\()(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:ns|µs|ms|s)\b`)
+	jsonDurationRE = regexp.MustCompile(`"durationNs": \d+`)
+	junitTimeRE    = regexp.MustCompile(`time="[0-9.]+"`)
+	alignRE        = regexp.MustCompile(`(\S) {2,}`)
+	hintIndentRE   = regexp.MustCompile(`(?m)^ +hint: `)
+)
 
 var goldenDir = func() string {
 	abs, err := filepath.Abs("../../testdata/golden")

@@ -120,7 +120,14 @@ func (c *verifyCmd) Run(app *App) error {
 		return err
 	}
 	if app.Getenv("GITHUB_ACTIONS") == "true" {
-		if err := verify.WriteAnnotations(app.Stdout, r); err != nil {
+		// Workflow commands are documented on stdout; with --output json, stdout is a
+		// document a job parses, so they go to stderr, which the runner also reads for
+		// workflow commands (UNCONFIRMED by its documentation).
+		w := app.Stdout
+		if app.Output == "json" {
+			w = app.Stderr
+		}
+		if err := verify.WriteAnnotations(w, r); err != nil {
 			return err
 		}
 	}

@@ -73,8 +73,12 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintln(tw)
 	}
 	s := r.Summary
-	fmt.Fprintf(tw, "%d tenants: %d passed, %d with warnings, %d failed (checks: %d pass, %d warn, %d fail, %d skip)\n",
-		s.Tenants, s.TenantsPassed, s.TenantsWarned, s.TenantsFailed, s.Pass, s.Warn, s.Fail, s.Skip)
+	noun := "tenants"
+	if s.Tenants == 1 {
+		noun = "tenant"
+	}
+	fmt.Fprintf(tw, "%d %s: %d passed, %d with warnings, %d failed (checks: %d pass, %d warn, %d fail, %d skip)\n",
+		s.Tenants, noun, s.TenantsPassed, s.TenantsWarned, s.TenantsFailed, s.Pass, s.Warn, s.Fail, s.Skip)
 	return tw.Flush()
 }
 
