@@ -21,6 +21,8 @@ type sandboxCmd struct {
 	RequestLog string `type:"path" placeholder:"FILE" help:"Append one JSON line per request (method, path, status, tenant, ms)."`
 	State      string `type:"path" placeholder:"FILE" help:"Load state from FILE if it exists and save it there on exit."`
 
+	OIDCTokenLifetime string `name:"oidc-token-lifetime" placeholder:"DURATION" help:"Lifetime of the GitHub Actions OIDC issuer's tokens (default 5m, as GitHub's)."`
+
 	Latency        string   `placeholder:"DURATION" help:"Fault: delay every request (e.g. 200ms)."`
 	Rate429        float64  `name:"rate-429" placeholder:"P" help:"Fault: answer this share of requests (0..1) with 429 and Retry-After."`
 	RetryAfter     string   `placeholder:"DURATION" help:"Fault: Retry-After of the 429s (default 2s)."`
@@ -57,15 +59,30 @@ func (c *sandboxCmd) faults() (sandbox.Faults, error) {
 	return f, errors.Join(errs...)
 }
 
-func (c *sandboxCmd) Run(app *App) error {
+// options turns the flags into sandbox options.
+func (c *sandboxCmd) options() (sandbox.Options, error) {
 	f, err := c.faults()
+	o := sandbox.Options{Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed, StateFile: c.State,
+		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f}
+	if c.OIDCTokenLifetime != "" {
+		d, perr := sandbox.ParseDuration(c.OIDCTokenLifetime)
+		if perr == nil && d <= 0 {
+			perr = fmt.Errorf("want a positive duration")
+		}
+		if perr != nil {
+			err = errors.Join(err, fmt.Errorf("--oidc-token-lifetime: %w", perr))
+		}
+		o.ActionsTokenLifetime = d
+	}
+	return o, err
+}
+
+func (c *sandboxCmd) Run(app *App) error {
+	opts, err := c.options()
 	if err != nil {
 		return usageError{err}
 	}
-	sb, err := sandbox.Start(app.Ctx, sandbox.Options{
-		Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed, StateFile: c.State,
-		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f,
-	})
+	sb, err := sandbox.Start(app.Ctx, opts)
 	if err != nil {
 		return fmt.Errorf("cannot start sandbox: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -27,13 +28,16 @@ var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
 //	sandbox stop            (also done at script end; writes the state file and request log)
 //	sandbox flush           (writes buffered request log lines)
 //	sandbox mfa UPN on|off  sandbox revoke UPN  sandbox appmgmt TENANT APPID on|off
+//	sandbox oidc [subject=S] [lifetime=D]  (the GitHub Actions job of the OIDC issuer)
 //	sandbox signin UPN FILE (the user at the browser: opens the first authorize URL found in
 //	                         FILE, signs in as UPN and follows the redirect, e.g. to
 //	                         uicctl consent's loopback listener)
 //
 // start sets UICCTL_CLOUD, SSL_CERT_FILE, SSL_CERT_DIR (an empty directory: only the sandbox
 // CA is trusted), CURL_CA_BUNDLE, UICCTL_SANDBOX_URL and AZURE_TENANT_ID, AZURE_CLIENT_ID,
-// AZURE_CLIENT_SECRET of the operator app in the script's environment.
+// AZURE_CLIENT_SECRET of the operator app in the script's environment, and the GitHub
+// Actions OIDC request (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN; "env AZURE_CLIENT_SECRET="
+// makes uicctl sign in with it).
 func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sandbox")
@@ -82,6 +86,24 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sandbox appmgmt TENANT APPID on|off")
 		}
 		ts.Check(get().SetAppManagement(args[1], args[2], onOff(args[3])))
+	case "oidc":
+		// sandbox oidc subject=S lifetime=D: the GitHub Actions job the issuer speaks for.
+		var sub string
+		var life time.Duration
+		for _, a := range args[1:] {
+			k, v, _ := strings.Cut(a, "=")
+			switch k {
+			case "subject":
+				sub = v
+			case "lifetime":
+				d, err := sandbox.ParseDuration(v)
+				ts.Check(err)
+				life = d
+			default:
+				ts.Fatalf("usage: sandbox oidc [subject=S] [lifetime=D]")
+			}
+		}
+		ts.Check(get().SetActionsJob(sub, life))
 	case "signin":
 		if len(args) != 3 {
 			ts.Fatalf("usage: sandbox signin UPN FILE")
@@ -118,6 +140,7 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 	fs.Float64Var(&c.ResetRate, "reset-rate", 0, "")
 	fs.StringVar(&c.ReplicationLag, "replication-lag", "", "")
 	fs.StringVar(&c.ClockOffset, "clock-offset", "", "")
+	fs.StringVar(&c.OIDCTokenLifetime, "oidc-token-lifetime", "", "")
 	scope := fs.String("fault-scope", "", "comma-separated services")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sandbox start: %v", err)
@@ -125,17 +148,18 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 	if *scope != "" {
 		c.FaultScope = strings.Split(*scope, ",")
 	}
-	f, err := c.faults()
-	ts.Check(err)
 	abs := func(p string) string {
 		if p == "" {
 			return ""
 		}
 		return ts.MkAbs(p)
 	}
-	dir := ts.MkAbs(".sandbox")
-	sb, err := sandbox.Start(context.Background(), sandbox.Options{Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed,
-		StateFile: abs(c.State), RequestLog: abs(c.RequestLog), Dir: dir, Faults: f})
+	c.State, c.RequestLog, c.Dir = abs(c.State), abs(c.RequestLog), ts.MkAbs(".sandbox")
+	opts, err := c.options()
+	ts.Check(err)
+	opts.Addr = ""
+	dir := c.Dir
+	sb, err := sandbox.Start(context.Background(), opts)
 	ts.Check(err)
 	running.Store(ts, sb)
 	ts.Defer(func() {
@@ -152,9 +176,12 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 	emptyCerts := filepath.Join(dir, "no-certs")
 	ts.Check(os.MkdirAll(emptyCerts, 0o755))
 	tid, cid, secret := sb.Operator()
+	reqURL, reqToken := sb.ActionsTokenRequest()
 	for k, v := range map[string]string{
 		"UICCTL_CLOUD": sb.CloudFile(), "SSL_CERT_FILE": sb.CAFile(), "SSL_CERT_DIR": emptyCerts, "CURL_CA_BUNDLE": sb.CAFile(),
 		"UICCTL_SANDBOX_URL": sb.URL(), "AZURE_TENANT_ID": tid, "AZURE_CLIENT_ID": cid, "AZURE_CLIENT_SECRET": secret,
+		// A GitHub Actions job's OIDC request; the secret wins while it is set.
+		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqToken,
 	} {
 		ts.Setenv(k, v)
 	}

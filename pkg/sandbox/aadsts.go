@@ -105,3 +105,53 @@ func errSpecificTenant(tenant string) *aadError {
 func errInvalidRequest(msg string) *aadError {
 	return &aadError{http.StatusBadRequest, "invalid_request", 900144, msg}
 }
+
+// The errors of client assertions and workload identity federation. Texts are those Entra
+// printed in reported answers (Azure/login, azure-workload-identity and MSAL issues).
+
+const assertionTime = "2006-01-02T15:04:05.0000000Z"
+
+func errAssertionTime(now, nbf, exp time.Time) *aadError {
+	return &aadError{http.StatusUnauthorized, "invalid_client", 700024, fmt.Sprintf("Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .", now.UTC().Format(assertionTime), nbf.UTC().Format(assertionTime), exp.UTC().Format(assertionTime))}
+}
+
+func errNoFederatedRecord(iss, sub, aud string) *aadError {
+	// UNCONFIRMED: that Entra still answers 70021 (its code before the issuer, subject and
+	// audience codes below) for an app without any federated credential.
+	return &aadError{http.StatusUnauthorized, "invalid_client", 70021, fmt.Sprintf("No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation", iss, sub, aud)}
+}
+
+func errFederatedIssuer(iss string) *aadError {
+	// UNCONFIRMED: the HTTP status (reported bodies show invalid_client, which is 401 here).
+	return &aadError{http.StatusUnauthorized, "invalid_client", 700211, fmt.Sprintf("No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation", iss)}
+}
+
+func errFederatedAudience(aud string) *aadError {
+	// UNCONFIRMED: the HTTP status, as for 700211.
+	return &aadError{http.StatusUnauthorized, "invalid_client", 700212, fmt.Sprintf("No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation", aud)}
+}
+
+func errFederatedSubject(sub string) *aadError {
+	// UNCONFIRMED: the HTTP status, as for 700211.
+	return &aadError{http.StatusUnauthorized, "invalid_client", 700213, fmt.Sprintf("No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation", sub)}
+}
+
+func errFederatedKey(kid, iss string) *aadError {
+	return &aadError{http.StatusUnauthorized, "invalid_client", 7000272, fmt.Sprintf("The certificate with identifier %s used to sign the federated credential could not be found in the metadata of identity provider %s. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.", kid, iss)}
+}
+
+func errAssertionSignature() *aadError {
+	// UNCONFIRMED: that a federated assertion whose key is published but whose signature
+	// does not verify gets 700027, the code of certificate assertions.
+	return &aadError{http.StatusUnauthorized, "invalid_client", 700027, "Client assertion contains an invalid signature."}
+}
+
+func errAssertionMalformed() *aadError {
+	// UNCONFIRMED: the code and text for a client_assertion that is not a JWT.
+	return &aadError{http.StatusBadRequest, "invalid_request", 50027, "JWT token is invalid or malformed."}
+}
+
+func errAssertionType(typ string) *aadError {
+	// UNCONFIRMED: the code and text for another client_assertion_type.
+	return &aadError{http.StatusBadRequest, "invalid_request", 900144, fmt.Sprintf("The client_assertion_type '%s' is not supported; use 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.", typ)}
+}

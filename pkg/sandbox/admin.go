@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // RevokeRefreshTokens revokes every refresh token of the account issued before now, as
@@ -112,6 +113,34 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, http.StatusOK, s.Faults())
+	case (r.Method == http.MethodGet || r.Method == http.MethodPatch) && len(p) == 1 && p[0] == "actions":
+		// The GitHub Actions issuer's job: PATCH {"subject": "...", "tokenLifetime": "2s"}.
+		if r.Method == http.MethodPatch {
+			var body struct {
+				Subject       string `json:"subject"`
+				TokenLifetime string `json:"tokenLifetime"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+				fail(http.StatusBadRequest, fmt.Errorf(`body must be {"subject": "...", "tokenLifetime": "DURATION"}`))
+				return
+			}
+			var d time.Duration
+			if body.TokenLifetime != "" {
+				var err error
+				if d, err = ParseDuration(body.TokenLifetime); err != nil || d <= 0 {
+					fail(http.StatusBadRequest, fmt.Errorf("tokenLifetime: want a positive duration such as 2s"))
+					return
+				}
+			}
+			if err := s.SetActionsJob(body.Subject, d); err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+		}
+		sub, life := s.ActionsJob()
+		reqURL, _ := s.ActionsTokenRequest()
+		writeJSON(w, http.StatusOK, map[string]string{"issuer": s.ActionsIssuer(), "requestUrl": reqURL,
+			"subject": sub, "tokenLifetime": life.String()})
 	case r.Method == http.MethodPost && len(p) == 3 && p[0] == "accounts" && p[2] == "revoke":
 		done(s.RevokeRefreshTokens(p[1]))
 	case r.Method == http.MethodPatch && len(p) == 2 && p[0] == "accounts":

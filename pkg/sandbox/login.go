@@ -203,8 +203,9 @@ func clientCreds(r *http.Request) (id, secret string) {
 	return id, secret
 }
 
-// authClient checks the client and its secret for tenant, in the order Entra reports them.
-func (s *Sandbox) authClient(tenant *tenantInfo, clientID, secret string) (graph.App, *aadError) {
+// authClient checks the client and its secret (or its client assertion) for tenant, in the
+// order Entra reports them.
+func (s *Sandbox) authClient(r *http.Request, tenant *tenantInfo, clientID, secret string) (graph.App, *aadError) {
 	if clientID == "" {
 		return graph.App{}, errMissingParam("client_id")
 	}
@@ -219,6 +220,9 @@ func (s *Sandbox) authClient(tenant *tenantInfo, clientID, secret string) (graph
 		if _, ok := s.graph.ServicePrincipal(tenant.ID, clientID); !ok {
 			return app, errAppNotFound(clientID, tenant.ID)
 		}
+	}
+	if hasAssertion(r) {
+		return app, s.verifyAssertion(r, app)
 	}
 	if secret == "" {
 		return app, errMissingSecret()
@@ -316,7 +320,7 @@ func (s *Sandbox) serveToken(w http.ResponseWriter, r *http.Request, seg string,
 
 func (s *Sandbox) clientCredentials(r *http.Request, t *tenantInfo, scope string, v1 bool) (tokenResult, *aadError) {
 	clientID, secret := clientCreds(r)
-	app, aerr := s.authClient(t, clientID, secret)
+	app, aerr := s.authClient(r, t, clientID, secret)
 	if aerr != nil {
 		return tokenResult{}, aerr
 	}
@@ -355,7 +359,7 @@ func (s *Sandbox) redeemCode(r *http.Request, t *tenantInfo, scope string) (toke
 	}
 	tenant, _ := s.tenantOf(c.tenant)
 	clientID, secret := clientCreds(r)
-	app, aerr := s.authClient(tenant, clientID, secret)
+	app, aerr := s.authClient(r, tenant, clientID, secret)
 	if aerr != nil {
 		return tokenResult{}, aerr
 	}
@@ -461,7 +465,7 @@ func (s *Sandbox) redeemRefresh(r *http.Request, t *tenantInfo, scope string, v1
 	}
 	tenant, _ := s.tenantOf(recCopy.Tenant)
 	clientID, secret := clientCreds(r)
-	app, aerr := s.authClient(tenant, clientID, secret)
+	app, aerr := s.authClient(r, tenant, clientID, secret)
 	if aerr != nil {
 		return tokenResult{}, aerr
 	}

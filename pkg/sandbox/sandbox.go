@@ -40,6 +40,12 @@ type Options struct {
 
 	Faults Faults
 
+	// ActionsSubject is the sub claim of the GitHub Actions issuer's tokens; empty means
+	// DefaultActionsSubject (the subject the operator app's federated credential trusts).
+	ActionsSubject string
+	// ActionsTokenLifetime is how long its tokens live; 0 means DefaultActionsTokenLifetime.
+	ActionsTokenLifetime time.Duration
+
 	// OnServed, when set, is called after each request was handled and before its response
 	// is flushed to the client (a test seam for crash tests).
 	OnServed func(r *http.Request, status int)
@@ -67,6 +73,8 @@ type Sandbox struct {
 
 	mu       sync.Mutex
 	st       *state
+	actions  *signer // the GitHub Actions issuer's key; nil until first used
+	job      actionsJob
 	closed   bool
 	closeErr error
 }
@@ -88,11 +96,20 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := opts.Faults.validate(); err != nil {
 		return nil, err
 	}
+	if opts.ActionsSubject == "" {
+		opts.ActionsSubject = DefaultActionsSubject
+	}
+	if opts.ActionsTokenLifetime < 0 {
+		return nil, fmt.Errorf("GitHub Actions token lifetime must not be negative")
+	}
+	if opts.ActionsTokenLifetime == 0 {
+		opts.ActionsTokenLifetime = DefaultActionsTokenLifetime
+	}
 	// The admin API has no authentication and the certificate names 127.0.0.1 only.
 	if host, _, err := net.SplitHostPort(opts.Addr); err != nil || host != "127.0.0.1" {
 		return nil, fmt.Errorf("invalid listen address %q: the sandbox listens on 127.0.0.1 only", opts.Addr)
 	}
-	s := &Sandbox{opts: opts, served: make(chan struct{})}
+	s := &Sandbox{opts: opts, served: make(chan struct{}), job: actionsJob{subject: opts.ActionsSubject, lifetime: opts.ActionsTokenLifetime}}
 	s.faults = newFaultInjector(opts.Faults, opts.Seed)
 	s.graph = graph.New(graph.Options{
 		Authenticate:      s.authenticateGraph,
@@ -146,6 +163,9 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	s.ln = ln
 	s.url = "https://" + ln.Addr().String()
+	if err := s.trustActionsIssuer(); err != nil {
+		return fail(fmt.Errorf("cannot trust the GitHub Actions issuer: %w", err))
+	}
 
 	s.cloudFile = filepath.Join(dir, "cloud.json")
 	if err := writeFileAtomic(s.cloudFile, s.Cloud().Marshal(), 0o644); err != nil {
@@ -250,6 +270,7 @@ func (s *Sandbox) SetFaults(f Faults) error {
 // EnvFile returns the env file contents: shell KEY=value lines.
 func (s *Sandbox) EnvFile() []byte {
 	tid, cid, secret := s.Operator()
+	reqURL, reqToken := s.ActionsTokenRequest()
 	var b strings.Builder
 	b.WriteString("# uicctl sandbox at " + s.url + ": set -a; . THIS_FILE; set +a\n")
 	for _, kv := range [][2]string{
@@ -262,6 +283,10 @@ func (s *Sandbox) EnvFile() []byte {
 		{"AZURE_CLIENT_ID", cid},
 		{"AZURE_CLIENT_SECRET", secret},
 		{"AZURE_AUTHORITY_HOST", s.url + "/"},
+		// What GitHub gives a job with id-token: write; uicctl signs in with it (workload
+		// identity federation) when AZURE_CLIENT_SECRET is unset.
+		{"ACTIONS_ID_TOKEN_REQUEST_URL", reqURL},
+		{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", reqToken},
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], shellQuote(kv[1]))
 	}
@@ -337,6 +362,7 @@ func (s *Sandbox) handler() http.Handler {
 	mux.HandleFunc("/partnercenter/", s.servePartnerCenter)
 	mux.HandleFunc("/partnerapi/", s.servePartnerAPI)
 	mux.HandleFunc("/_sandbox/", s.serveAdmin)
+	mux.HandleFunc(actionsPath+"/", s.serveActions)
 	mux.HandleFunc("/", s.serveLogin)
 	return s.logRequests(s.faults.middleware(s.onServed(mux)))
 }

@@ -28,6 +28,10 @@ type state struct {
 	// registration was removed; every other app counts as registered.
 	AppMgmtRemoved map[string]bool `json:"appManagementRemoved"`
 	Graph          json.RawMessage `json:"graph"`
+	// ActionsKey is the GitHub Actions issuer's PKCS#8 key, once made; ActionsRequestToken
+	// is the bearer token of its request endpoint (ACTIONS_ID_TOKEN_REQUEST_TOKEN).
+	ActionsKey          []byte `json:"actionsKey,omitempty"`
+	ActionsRequestToken string `json:"actionsRequestToken"`
 
 	codes   map[string]*authCode
 	tenants map[string]*tenantInfo // by lower-case tenant ID and domain
@@ -121,6 +125,9 @@ func (s *Sandbox) loadState(b []byte) error {
 }
 
 func (s *Sandbox) setState(st *state, key *rsa.PrivateKey) error {
+	if st.ActionsRequestToken == "" {
+		st.ActionsRequestToken = randomToken(32)
+	}
 	st.codes = map[string]*authCode{}
 	st.tenants = map[string]*tenantInfo{}
 	op := &tenantInfo{ID: st.World.Operator.TenantID, Domain: "uicoperator.onmicrosoft.com", Name: "operator"}
