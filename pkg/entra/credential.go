@@ -34,7 +34,13 @@ var allTenants = []string{"*"}
 //
 //   - environment: AZURE_TENANT_ID and AZURE_CLIENT_ID with AZURE_CLIENT_SECRET, or with
 //     AZURE_CLIENT_CERTIFICATE_PATH (and AZURE_CLIENT_CERTIFICATE_PASSWORD);
-//   - workload identity: AZURE_FEDERATED_TOKEN_FILE (Kubernetes, GitHub OIDC set-ups);
+//   - GitHub Actions workload identity federation: AZURE_TENANT_ID and AZURE_CLIENT_ID with
+//     ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN (a job with
+//     `id-token: write`): a fresh GitHub OIDC token (audience api://AzureADTokenExchange,
+//     or UICCTL_OIDC_AUDIENCE) is fetched whenever the last is within a minute of expiry, so
+//     sign-ins late in a long run still work;
+//   - workload identity with a token file: AZURE_FEDERATED_TOKEN_FILE (Kubernetes, which
+//     keeps the file fresh);
 //   - the Azure CLI's signed-in account (az login).
 //
 // Each may get a token for any tenant (one multi-tenant operator app, or one consultant,
@@ -57,13 +63,14 @@ func newCredential(c cloud.Cloud, getenv func(string) string) (azcore.TokenCrede
 
 	tenant, client := getenv("AZURE_TENANT_ID"), getenv("AZURE_CLIENT_ID")
 	secret, certPath := getenv("AZURE_CLIENT_SECRET"), getenv("AZURE_CLIENT_CERTIFICATE_PATH")
+	oidcURL, oidcToken := getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	hc := &http.Client{Timeout: time.Minute, Transport: fleetTransport()}
+	if testOnlyTransport != nil {
+		hc.Transport = testOnlyTransport
+	}
 	switch {
 	case tenant != "" && client != "" && secret != "":
 		// Not azidentity's ClientSecretCredential: see secretCredential for the round trip it saves.
-		hc := &http.Client{Timeout: time.Minute, Transport: fleetTransport()}
-		if testOnlyTransport != nil {
-			hc.Transport = testOnlyTransport
-		}
 		sources = append(sources, newSecretCredential(c.Login, tenant, client, secret, hc))
 	case tenant != "" && client != "" && certPath != "":
 		cred, err := certificateCredential(tenant, client, certPath, getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
@@ -74,6 +81,15 @@ func newCredential(c cloud.Cloud, getenv func(string) string) (azcore.TokenCrede
 			break
 		}
 		sources = append(sources, cred)
+	case tenant != "" && client != "" && oidcURL != "" && oidcToken != "":
+		src := newGitHubAssertion(oidcURL, oidcToken, getenv("UICCTL_OIDC_AUDIENCE"), hc)
+		cred, err := azidentity.NewClientAssertionCredential(tenant, client, src.get, &azidentity.ClientAssertionCredentialOptions{
+			ClientOptions: co, AdditionallyAllowedTenants: allTenants, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("GitHub Actions OIDC: %w", err))
+			break
+		}
+		sources = append(sources, &githubCredential{cred: cred, src: src})
 	}
 
 	if tokenFile := getenv("AZURE_FEDERATED_TOKEN_FILE"); tokenFile != "" && client != "" && tenant != "" {

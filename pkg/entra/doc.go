@@ -1,8 +1,11 @@
 // Package entra talks to Microsoft Graph through msgraph-sdk-go (its subpackages only,
 // with msgraph-sdk-go-core and kiota's retry middleware).
 //
-// NewCredential finds the operator identity (environment, workload identity, Azure CLI)
-// and lets it sign in to any tenant; a Client asks it for one token per tenant and shares
+// NewCredential finds the operator identity (environment, GitHub Actions OIDC, workload
+// identity token file, Azure CLI) and lets it sign in to any tenant. In a GitHub Actions job
+// it asks GitHub for a fresh OIDC token whenever the last is within a minute of expiry,
+// because a run signs in to each tenant as it reaches it, long after the first token (which
+// lives minutes) has expired; a Client asks it for one token per tenant and shares
 // one HTTP client across tenants. Observe reads a partner tenant's app registration,
 // service principal, consent and AdminAgents membership in one $batch; the write methods
 // (UpsertApplication, AddPassword, EnsureServicePrincipal, EnsureGrant, ...) are each safe
@@ -17,7 +20,7 @@
 // 5 to 6 minutes, within the noise of two cold builds.
 //
 // Errors users hit are typed and carry a Hint: PermissionError, SignInError,
-// TenantNotFoundError, NoCredentialError, ThrottledError, GraphError, ExportFailedError,
+// TenantNotFoundError, NoCredentialError, GitHubTokenError, ThrottledError, GraphError, ExportFailedError,
 // ExportPendingError, BlobError. None of them includes a token, a secret or a SAS URL.
 //
 // The Go API is not stable; the CLI is the contract.

@@ -54,6 +54,13 @@ var aadstsMeaning = map[int]struct{ meaning, hint string }{
 	70043:   {"the refresh token has expired or is invalid due to sign-in frequency checks", "sign in again: az login --tenant <tenantId>"},
 	700082:  {"the refresh token has expired due to inactivity", "sign in again: az login --tenant <tenantId>"},
 	65001:   {"the operator app has not been consented in the tenant", "have an admin of the tenant grant admin consent to the operator app"},
+	700024:  {"the federated token has expired", "the workload identity token expired before this sign-in: in GitHub Actions let uicctl fetch it (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN, `permissions: id-token: write`) instead of writing AZURE_FEDERATED_TOKEN_FILE once per job; a token file must be kept fresh by whatever writes it"},
+	70021:   {"no federated identity credential of the operator app matches the token", "add a federated credential to the operator app with the token's issuer, subject and audience (api://AzureADTokenExchange)"},
+	700211:  {"no federated identity credential of the operator app trusts the token's issuer", "the operator app's federated credential must name the token's issuer: https://token.actions.githubusercontent.com for GitHub Actions"},
+	700212:  {"the token's audience matches no federated identity credential of the operator app", "the credential's audience must be the one uicctl requests: api://AzureADTokenExchange, or set UICCTL_OIDC_AUDIENCE to the credential's audience"},
+	700213:  {"the token's subject matches no federated identity credential of the operator app", "add a federated credential for this job's subject, matched case-sensitively: repo:OWNER/REPO:ref:refs/heads/BRANCH for a branch, repo:OWNER/REPO:pull_request for pull requests, repo:OWNER/REPO:environment:NAME for an environment"},
+	7000272: {"the federated token's signing key is not in its issuer's metadata", "check that the token comes from the issuer the operator app's federated credential names"},
+	700027:  {"the client assertion's signature is invalid", "check that the token comes from the issuer the operator app's federated credential names"},
 }
 
 var aadstsRE = regexp.MustCompile(`AADSTS(\d{5,7})`)
@@ -96,6 +103,10 @@ func (e *SignInError) Hint() string {
 	if e.Code != 0 {
 		return fmt.Sprintf("see https://login.microsoftonline.com/error?code=%d", e.Code)
 	}
+	var h interface{ Hint() string }
+	if errors.As(e.err, &h) {
+		return h.Hint()
+	}
 	return "run with -v for the sign-in details, and check the operator credential (AZURE_* variables or az login)"
 }
 
@@ -127,7 +138,7 @@ func (e *NoCredentialError) Error() string { return "no operator credential avai
 
 // Hint lists the sources uicctl tries.
 func (e *NoCredentialError) Hint() string {
-	return "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an operator app allowed in every tenant, with AZURE_ADDITIONALLY_ALLOWED_TENANTS=*), run in a workload identity environment, or sign in with az login"
+	return "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (an operator app allowed in every tenant, with AZURE_ADDITIONALLY_ALLOWED_TENANTS=*), run in a GitHub Actions job with `permissions: id-token: write` or another workload identity environment, or sign in with az login"
 }
 
 func (e *NoCredentialError) Unwrap() error { return e.err }
