@@ -136,7 +136,8 @@ func scriptSandbox(ts *testscript.TestScript) *sandbox.Sandbox {
 
 // cmdSBEnv exports the sandbox world for scripts (TENANT_ID_0, TENANT_NAME_0, CONSENT_UPN_0,
 // ...) and a fresh age key pair: AGE_RECIPIENT for uicctl init and SOPS_AGE_KEY so uicctl can
-// decrypt what it encrypts.
+// decrypt what it encrypts. The operator secret and the GitHub Actions request token become
+// canaries.
 func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 	w := scriptSandbox(ts).World()
 	for i, t := range w.Tenants {
@@ -152,6 +153,8 @@ func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("SOPS_AGE_KEY", id.String())
 	_, _, operatorSecret := scriptSandbox(ts).Operator()
 	canarySet(ts).Add("operatorSecret", operatorSecret)
+	_, actionsToken := scriptSandbox(ts).ActionsTokenRequest()
+	canarySet(ts).Add("actionsRequestToken", actionsToken)
 }
 
 // operatorHTTP returns a client trusting the sandbox CA and an operator token for tenant.
