@@ -105,11 +105,8 @@ func (c *ctx) application(key, keyValue string) {
 	case http.MethodGet:
 		c.getEntity(permAppRead, "application", "applications", keyValue, func(t *tenant) *entity { return c.findApp(t, key, keyValue) })
 	case http.MethodPatch:
-		if !c.allow(permAppWrite) {
-			return
-		}
-		body, ok := c.body()
-		if !ok || !c.validBody("application", body) {
+		body, ok := c.writeBody(permAppWrite, "application")
+		if !ok {
 			return
 		}
 		s.mu.Lock()

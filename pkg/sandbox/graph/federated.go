@@ -79,11 +79,8 @@ func (c *ctx) ficCollection(key, keyValue string) {
 		spec.context = "applications('" + app.str("id") + "')/federatedIdentityCredentials"
 		c.list(items, spec, q)
 	case http.MethodPost:
-		if !c.allow(permAppWrite) {
-			return
-		}
-		body, ok := c.body()
-		if !ok || !c.validBody("federatedIdentityCredential", body) {
+		body, ok := c.writeBody(permAppWrite, "federatedIdentityCredential")
+		if !ok {
 			return
 		}
 		s.mu.Lock()

@@ -126,11 +126,8 @@ func (c *ctx) servicePrincipal(key, keyValue string) {
 	case http.MethodGet:
 		c.getEntity(permSPRead, "servicePrincipal", "servicePrincipals", keyValue, func(t *tenant) *entity { return c.findSP(t, key, keyValue) })
 	case http.MethodPatch:
-		if !c.allow(permSPWrite) {
-			return
-		}
-		body, ok := c.body()
-		if !ok || !c.validBody("servicePrincipal", body) {
+		body, ok := c.writeBody(permSPWrite, "servicePrincipal")
+		if !ok {
 			return
 		}
 		s.mu.Lock()
@@ -508,11 +505,8 @@ func (c *ctx) grants() {
 		}
 		c.json(http.StatusOK, c.entityOut(e.Props, c.base+"/$metadata#oauth2PermissionGrants/$entity", nil))
 	case http.MethodPatch:
-		if !c.allow(permGrantWrite) {
-			return
-		}
-		body, ok := c.body()
-		if !ok || !c.validBody("oAuth2PermissionGrant", body) {
+		body, ok := c.writeBody(permGrantWrite, "oAuth2PermissionGrant")
+		if !ok {
 			return
 		}
 		s.mu.Lock()

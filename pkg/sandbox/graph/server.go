@@ -165,6 +165,19 @@ func (c *ctx) noContent() {
 // body reads the JSON object of the request, gunzipping it when the client compressed it
 // (kiota's default CompressionHandler gzips every body). It writes the error itself and
 // returns nil, false when the body is unusable.
+// writeBody is the start of every write: the caller may write (perms), and the JSON body is
+// a valid typ. On false the error answer is already written.
+func (c *ctx) writeBody(perms []string, typ string) (map[string]any, bool) {
+	if !c.allow(perms) {
+		return nil, false
+	}
+	body, ok := c.body()
+	if !ok || !c.validBody(typ, body) {
+		return nil, false
+	}
+	return body, true
+}
+
 func (c *ctx) body() (map[string]any, bool) {
 	raw, ok := c.rawBody()
 	if !ok {
