@@ -24,8 +24,8 @@ import (
 
 // Options tune a Client. The zero value is what the CLI uses.
 type Options struct {
-	// MaxRetries bounds how often one request answered 429, 503 or 504 is retried (kiota's
-	// retry handler, honouring Retry-After). 0 means 10, kiota's cap: a fleet run sends
+	// MaxRetries bounds how often one request answered 429, 503 or 504 is retried
+	// (retryHandler, honouring Retry-After). 0 means 10, kiota's cap: a fleet run sends
 	// hundreds of requests, and with 30% of them throttled six retries would still leave
 	// one request in 5,000 failing.
 	MaxRetries int
@@ -109,15 +109,8 @@ func New(c cloud.Cloud, cred azcore.TokenCredential, opts Options) (*Client, err
 	for _, m := range msgraphcore.GetDefaultMiddlewaresWithOptions(&msgraphcore.GraphClientOptions{}) {
 		switch m.(type) {
 		case *khttp.RetryHandler:
-			m = khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
-				MaxRetries: opts.MaxRetries,
-				// Without Retry-After (a 503 or 504 often has none), back off from 1 s
-				// (1, 2, 4 s ... plus jitter) rather than kiota's 3 s.
-				DelaySeconds: 1,
-				ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
-					return true
-				},
-			})
+			// Ours: see retryHandler for what kiota's gets wrong in a fleet run.
+			m = retryHandler{defaults: khttp.RetryHandlerOptions{MaxRetries: opts.MaxRetries}}
 		case *khttp.CompressionHandler:
 			// Dropped: it gzips the body of a request copy but sets Content-Encoding on the
 			// header map the copy shares with the original, so a POST retried after a 429

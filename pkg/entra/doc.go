@@ -1,5 +1,5 @@
 // Package entra talks to Microsoft Graph through msgraph-sdk-go (its subpackages only,
-// with msgraph-sdk-go-core and kiota's retry middleware).
+// with msgraph-sdk-go-core and kiota's middleware, whose retry handler it replaces: retryHandler).
 //
 // NewCredential finds the operator identity (environment, GitHub Actions OIDC, workload
 // identity token file, Azure CLI) and lets it sign in to any tenant. In a GitHub Actions job

@@ -1,0 +1,139 @@
+package entra
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	abs "github.com/microsoft/kiota-abstractions-go"
+	khttp "github.com/microsoft/kiota-http-go"
+)
+
+// scripted answers each try with the next status (and Retry-After) and records the bodies
+// it was sent and whether the previous answer was closed before the next try.
+type scripted struct {
+	answers  []answer
+	bodies   []string
+	unclosed int
+	last     *trackedBody
+}
+
+type answer struct {
+	status     int
+	retryAfter string
+}
+
+type trackedBody struct {
+	io.Reader
+	closed bool
+}
+
+func (b *trackedBody) Close() error { b.closed = true; return nil }
+
+func (s *scripted) Next(req *http.Request, _ int) (*http.Response, error) {
+	if s.last != nil && !s.last.closed {
+		s.unclosed++
+	}
+	b := ""
+	if req.Body != nil {
+		raw, _ := io.ReadAll(req.Body)
+		b = string(raw)
+	}
+	s.bodies = append(s.bodies, b)
+	a := s.answers[min(len(s.bodies)-1, len(s.answers)-1)]
+	s.last = &trackedBody{Reader: strings.NewReader(`{"error":{}}`)}
+	h := http.Header{}
+	if a.retryAfter != "" {
+		h.Set("Retry-After", a.retryAfter)
+	}
+	return &http.Response{StatusCode: a.status, Header: h, Body: s.last}, nil
+}
+
+func TestRetryHandler(t *testing.T) {
+	cases := map[string]struct {
+		reason     string
+		answers    []answer
+		maxRetries int
+		noRetry504 bool // the per-request option addPassword sets
+		wantTries  int
+		wantStatus int
+		minWait    time.Duration
+	}{
+		"FractionalRetryAfter": {reason: "Retry-After 0.3 is waited, not truncated to 0", answers: []answer{{429, "0.3"}, {200, ""}},
+			maxRetries: 3, wantTries: 2, wantStatus: 200, minWait: 300 * time.Millisecond},
+		"GivesUp": {reason: "after MaxRetries the last refusal is returned, body intact", answers: []answer{{503, "0"}},
+			maxRetries: 2, wantTries: 3, wantStatus: 503},
+		"NotRetriable": {reason: "a 400 is no reason to try again", answers: []answer{{400, ""}, {200, ""}},
+			maxRetries: 3, wantTries: 1, wantStatus: 400},
+		"PerRequestOption": {reason: "a request's own ShouldRetry (addPassword: no 504) is honoured", answers: []answer{{504, "0"}, {200, ""}},
+			maxRetries: 3, noRetry504: true, wantTries: 1, wantStatus: 504},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := &scripted{answers: tc.answers}
+			ctx := context.Background()
+			if tc.noRetry504 {
+				o := &khttp.RetryHandlerOptions{MaxRetries: tc.maxRetries, ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, r *http.Response) bool {
+					return r.StatusCode != http.StatusGatewayTimeout
+				}}
+				ctx = context.WithValue(ctx, o.GetKey(), abs.RequestOption(o))
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://graph.example/v1.0/x", nil)
+			req.Body = khttp.NopCloser(bytes.NewReader([]byte(`{"a":1}`)))
+			start := time.Now()
+			res, err := retryHandler{defaults: khttp.RetryHandlerOptions{MaxRetries: tc.maxRetries}}.Intercept(p, 0, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := struct{ Tries, Status, Unclosed int }{len(p.bodies), res.StatusCode, p.unclosed}
+			want := struct{ Tries, Status, Unclosed int }{tc.wantTries, tc.wantStatus, 0}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("%s: -want +got\n%s", tc.reason, d)
+			}
+			for i, b := range p.bodies {
+				if b != `{"a":1}` {
+					t.Errorf("%s: try %d sent body %q: not rewound", tc.reason, i+1, b)
+				}
+			}
+			if body, _ := io.ReadAll(res.Body); string(body) != `{"error":{}}` {
+				t.Errorf("%s: the returned answer's body was consumed: %q", tc.reason, body)
+			}
+			if w := time.Since(start); w < tc.minWait {
+				t.Errorf("%s: waited %v, want at least %v", tc.reason, w, tc.minWait)
+			}
+		})
+	}
+}
+
+func TestRetryDelay(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	cases := map[string]struct {
+		reason     string
+		retryAfter string
+		attempt    int
+		lo, hi     time.Duration
+	}{
+		"Seconds":    {"whole seconds as Graph sends them", "2", 1, 2 * time.Second, 2 * time.Second},
+		"Fraction":   {"fractions are kept", "0.25", 1, 250 * time.Millisecond, 250 * time.Millisecond},
+		"HTTPDate":   {"an HTTP date is a moment to wait for", now.Add(3 * time.Second).Format(http.TimeFormat), 1, 3 * time.Second, 3 * time.Second},
+		"PastDate":   {"a date gone by is no wait", now.Add(-time.Minute).Format(http.TimeFormat), 1, 0, 0},
+		"FirstTry":   {"without Retry-After the first wait is about retryBase", "", 1, retryBase / 2, retryBase},
+		"Doubling":   {"and doubles", "", 3, 2 * time.Second, 4 * time.Second},
+		"Capped":     {"up to retryCap, where kiota's went on to 64 s and beyond", "", 10, retryCap / 2, retryCap},
+		"Unparsable": {"a Retry-After that is neither falls back to backoff", "soon", 1, retryBase / 2, retryBase},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			for range 50 {
+				if d := retryDelay(tc.retryAfter, tc.attempt, now); d < tc.lo || d > tc.hi {
+					t.Fatalf("%s: retryDelay(%q, %d) = %v, want in [%v, %v]", tc.reason, tc.retryAfter, tc.attempt, d, tc.lo, tc.hi)
+				}
+			}
+		})
+	}
+}
