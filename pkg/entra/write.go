@@ -175,10 +175,10 @@ func (c *Client) AddPassword(ctx context.Context, tenantID, appObjectID, display
 	body.SetPasswordCredential(pc)
 	var res models.PasswordCredentialable
 	// A 504 may come after Graph made the secret: sending the request again would make a
-	// second one, known to nobody. 429 and 503 are answered before acting, so kiota may
+	// second one, known to nobody. 429 and 503 are answered before acting, so retryHandler may
 	// retry those; the 404 of an app created moments ago means nothing was made either.
 	cfg := &applications.ItemAddPasswordRequestBuilderPostRequestConfiguration{Options: []abs.RequestOption{
-		&khttp.RetryHandlerOptions{MaxRetries: c.maxRetries, DelaySeconds: 1,
+		&khttp.RetryHandlerOptions{MaxRetries: c.maxRetries,
 			ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, res *http.Response) bool {
 				return res.StatusCode != http.StatusGatewayTimeout
 			}},
