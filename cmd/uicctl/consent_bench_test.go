@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/useitcloud/uicctl/pkg/sandbox"
@@ -33,33 +29,7 @@ func BenchmarkConsent(b *testing.B) {
 	before := countLines(b, logPath)
 	b.ResetTimer()
 	for range b.N {
-		cmd := e.command("consent", "--no-browser", "--port", strconv.Itoa(freePort(b)), dir)
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		var authURL string
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "https://") {
-				authURL = sc.Text()
-			}
-			if strings.Contains(sc.Text(), "waiting for the sign-in") {
-				break
-			}
-		}
-		if authURL == "" {
-			b.Fatal("uicctl consent printed no URL")
-		}
-		if err := e.sb.Browse(context.Background(), authURL, upn); err != nil {
-			b.Fatal(err)
-		}
-		for sc.Scan() {
-		}
-		if err := cmd.Wait(); err != nil {
+		if err := consentOnce(e, dir, upn); err != nil {
 			b.Fatalf("consent: %v", err)
 		}
 	}
