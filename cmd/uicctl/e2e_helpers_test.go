@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 
@@ -95,4 +99,15 @@ func newFleetFor(t testing.TB, root string, tenant sandbox.Tenant, id *age.X2551
 	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()})), 0o644)
 	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID)), 0o644)
 	return fleet
+}
+
+// sandboxHTTPClient trusts the sandbox CA and nothing else.
+func sandboxHTTPClient(sb *sandbox.Sandbox) (*http.Client, error) {
+	pem, err := os.ReadFile(sb.CAFile())
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
 }

@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/oauth2"
@@ -105,15 +101,4 @@ func manualSignIn(ctx context.Context, sb *sandbox.Sandbox, tenant, clientID, se
 		return "", fmt.Errorf("code redemption: no refresh token (offline_access not granted)")
 	}
 	return tok.RefreshToken, nil
-}
-
-// sandboxHTTPClient trusts the sandbox CA and nothing else.
-func sandboxHTTPClient(sb *sandbox.Sandbox) (*http.Client, error) {
-	pem, err := os.ReadFile(sb.CAFile())
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
 }

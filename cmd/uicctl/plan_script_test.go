@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -173,13 +171,10 @@ type graphCaller struct {
 }
 
 func newGraphCaller(sb *sandbox.Sandbox, tenant string) (*graphCaller, error) {
-	pem, err := os.ReadFile(sb.CAFile())
+	hc, err := sandboxHTTPClient(sb)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	_, cid, secret := sb.Operator()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cid}, "client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}}
 	resp, err := hc.PostForm(sb.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
