@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +126,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 		// waiting for the longest Retry-After honours them all.
 		wait, ok := time.Duration(0), false
 		for _, v := range hi.GetResponseHeaders().Get("Retry-After") {
-			if d, valid := parseRetryAfter(v); valid {
+			if d, valid := parseRetryAfter(v, time.Now()); valid {
 				wait, ok = max(wait, d), true
 			}
 		}
@@ -208,10 +207,10 @@ func (c *Client) countBlobLines(ctx context.Context, tenantID string, u *url.URL
 			if (res.StatusCode != http.StatusTooManyRequests && res.StatusCode < 500) || attempt >= blobRetries {
 				return 0, be
 			}
-			retryWait, _ = parseRetryAfter(res.Header.Get("Retry-After"))
+			retryWait, _ = parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
 		}
 		if retryWait <= 0 {
-			retryWait = backoff(attempt + 3) // 0.4-0.8 s, then up to 1 s
+			retryWait = backoff(attempt + 3) // 0.25-0.5 s
 		}
 		if err := sleep(ctx, min(retryWait, pollBackoffCap)); err != nil {
 			return 0, err
@@ -271,21 +270,6 @@ func blobError(tenantID string, res *http.Response) *BlobError {
 	}
 	e.Message, _, _ = strings.Cut(x.Message, "\n")
 	return e
-}
-
-// parseRetryAfter reads a Retry-After header: seconds (Graph sends fractions at times) or an
-// HTTP date.
-func parseRetryAfter(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
 }
 
 // lastSegment returns the (unescaped) segment after marker in a URL's path, or "".

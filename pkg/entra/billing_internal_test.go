@@ -67,7 +67,7 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, ok := parseRetryAfter(tc.in)
+			got, ok := parseRetryAfter(tc.in, time.Now())
 			if d := cmp.Diff([]any{tc.want, tc.ok}, []any{got, ok}); d != "" {
 				t.Errorf("%s: -want +got\n%s", tc.reason, d)
 			}

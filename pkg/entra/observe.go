@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -334,12 +333,12 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 	return nil
 }
 
-// retryAfter reads a batch item's Retry-After (seconds); without one, 2 s.
+// retryAfter reads a batch item's Retry-After (at most a minute); without one, 2 s.
 func retryAfter(h map[string]string) time.Duration {
 	for k, v := range h {
 		if strings.EqualFold(k, "Retry-After") {
-			if s, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && s >= 0 {
-				return min(time.Duration(s*float64(time.Second)), time.Minute)
+			if d, ok := parseRetryAfter(strings.TrimSpace(v), time.Now()); ok {
+				return min(d, time.Minute)
 			}
 		}
 	}

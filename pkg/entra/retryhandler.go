@@ -81,17 +81,27 @@ func retriable(resp *http.Response, req *http.Request) bool {
 	return ok
 }
 
-// retryDelay is the wait before retry attempt (1 for the first): Retry-After in seconds
-// (fractions too) or as an HTTP date, else the capped exponential backoff.
+// retryDelay is the wait before retry attempt (1 for the first): what Retry-After says,
+// else the capped exponential backoff.
 func retryDelay(retryAfter string, attempt int, now time.Time) time.Duration {
-	if retryAfter != "" {
-		if s, err := strconv.ParseFloat(retryAfter, 64); err == nil && s >= 0 {
-			return time.Duration(s * float64(time.Second))
-		}
-		if t, err := http.ParseTime(retryAfter); err == nil {
-			return max(t.Sub(now), 0)
-		}
+	if d, ok := parseRetryAfter(retryAfter, now); ok {
+		return d
 	}
 	d := min(retryBase<<min(attempt-1, 10), retryCap)
 	return d/2 + rand.N(d/2+1)
+}
+
+// parseRetryAfter reads a Retry-After header: seconds (Graph sends fractions at times) or an
+// HTTP date, as a wait from now.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }

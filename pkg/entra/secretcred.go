@@ -106,9 +106,9 @@ func (c *secretCredential) request(ctx context.Context, o policy.TokenRequestOpt
 			return parseToken(body)
 		}
 		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500) && attempt < tokenRetries {
-			wait := backoff(attempt + 3) // 0.4-0.8 s, then up to the 1 s cap
-			if s, err := strconv.ParseFloat(res.Header.Get("Retry-After"), 64); err == nil && s >= 0 {
-				wait = min(time.Duration(s*float64(time.Second)), time.Minute)
+			wait := backoff(attempt + 3) // 0.25-0.5 s
+			if d, ok := parseRetryAfter(res.Header.Get("Retry-After"), time.Now()); ok {
+				wait = min(d, time.Minute)
 			}
 			if err := sleep(ctx, wait); err != nil {
 				return azcore.AccessToken{}, err
