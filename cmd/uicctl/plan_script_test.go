@@ -81,13 +81,7 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 		case "replication-lag":
 			f.ReplicationLag, err = time.ParseDuration(v)
 		case "clock-offset":
-			if d, ok := strings.CutSuffix(v, "d"); ok {
-				var n int
-				n, err = strconv.Atoi(d)
-				f.ClockOffset = time.Duration(n) * 24 * time.Hour
-			} else {
-				f.ClockOffset, err = time.ParseDuration(v)
-			}
+			f.ClockOffset, err = sandbox.ParseDuration(v)
 		default:
 			ts.Fatalf("unknown fault %q", k)
 		}
