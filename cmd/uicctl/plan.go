@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/internal/reportfile"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/plan"
@@ -28,6 +28,11 @@ type planCmd struct {
 var testOnlyNow func() time.Time
 
 func (c *planCmd) Run(app *App) error {
+	if c.Out != "" {
+		if err := reportfile.Check(c.Out, reportfile.Plan); err != nil {
+			return err
+		}
+	}
 	fleet, err := loadFleet(app, c.Paths)
 	if err != nil {
 		return err
@@ -44,7 +49,7 @@ func (c *planCmd) Run(app *App) error {
 		if err := plan.WriteJSON(&b, p); err != nil {
 			return err
 		}
-		if err := atomicfile.WriteFile(c.Out, b, 0o644); err != nil {
+		if err := reportfile.Write(c.Out, reportfile.Plan, b); err != nil {
 			return err
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/internal/reportfile"
 	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
@@ -40,6 +40,11 @@ func (e verifyFailed) Hint() string  { return "each failed check is listed above
 func (e verifyFailed) ExitCode() int { return 2 }
 
 func (c *verifyCmd) Run(app *App) error {
+	if c.JUnit != "" {
+		if err := reportfile.Check(c.JUnit, reportfile.JUnit); err != nil {
+			return err
+		}
+	}
 	fleet, err := loadFleet(app, c.Paths)
 	if err != nil {
 		return err
@@ -136,8 +141,8 @@ func (c *verifyCmd) Run(app *App) error {
 		if err := verify.WriteJUnit(&b, r); err != nil {
 			return err
 		}
-		if err := atomicfile.WriteFile(c.JUnit, b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("cannot write the JUnit report: %w", err)
+		if err := reportfile.Write(c.JUnit, reportfile.JUnit, b.Bytes()); err != nil {
+			return err
 		}
 	}
 	for _, err := range writeErrs {
