@@ -182,6 +182,8 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 		"UICCTL_SANDBOX_URL": sb.URL(), "AZURE_TENANT_ID": tid, "AZURE_CLIENT_ID": cid, "AZURE_CLIENT_SECRET": secret,
 		// A GitHub Actions job's OIDC request; the secret wins while it is set.
 		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqToken,
+		// The vaults (NAME.vault.azure.net) are reached through the sandbox as a proxy.
+		"HTTPS_PROXY": sb.URL(), "NO_PROXY": "127.0.0.1,localhost",
 	} {
 		ts.Setenv(k, v)
 	}

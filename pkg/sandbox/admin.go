@@ -169,6 +169,20 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPut && len(p) == 3 && p[0] == "tenants" && p[2] == "vaultRoles":
+		// The operator's roles on the tenant's vault: PUT {"roles": ["Key Vault Secrets Officer", ...]}.
+		var body struct {
+			Roles []string `json:"roles"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Roles == nil {
+			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"roles": ["Key Vault Secrets Officer", ...]} ([] for none)`))
+			return
+		}
+		if err := s.SetOperatorVaultRoles(p[1], body.Roles); err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "requests" && p[1] == "flush":
 		done(s.FlushRequestLog())
 	case r.Method == http.MethodPost && len(p) == 2 && p[0] == "state" && p[1] == "save":

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 )
 
 // Faults are the failures the sandbox injects. Rates are probabilities in [0,1] drawn per
@@ -27,10 +29,10 @@ type Faults struct {
 	ResetRate      float64       // share whose connection is reset without an answer
 	ReplicationLag time.Duration // Graph objects are invisible for this long after they are created
 	ClockOffset    time.Duration // added to the sandbox clock: ages tokens, codes and secrets
-	Scope          []string      // requests hit: a service (login, graph, partnercenter, partnerapi, blob) or partnercenter-usage
+	Scope          []string      // requests hit: a service (login, graph, partnercenter, partnerapi, blob, keyvault) or partnercenter-usage
 }
 
-var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob"}
+var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob", "keyvault"}
 
 // usageScope narrows Partner Center faults to its usage endpoints, so a test can fail the
 // usage calls while customers and subscriptions still answer.
@@ -216,6 +218,9 @@ func serviceOf(path string) string {
 func (fi *faultInjector) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		svc := serviceOf(r.URL.Path)
+		if keyvault.IsVaultHost(r.Host) {
+			svc = "keyvault"
+		}
 		f, kind := fi.draw(svc, r.URL.Path)
 		if f.Latency > 0 {
 			select {
@@ -286,6 +291,10 @@ func writeThrottled(w http.ResponseWriter, svc string, retryAfter time.Duration)
 		writeStorageError(w, http.StatusServiceUnavailable, "ServerBusy", "Operations per second is over the account limit.")
 	case "graph":
 		writeGraphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests from Identifier:sandbox under category:throttle.aad.ags.tenant. Please try again later.")
+	case "keyvault":
+		// learn.microsoft.com/azure/key-vault/general/overview-throttling: 429 with
+		// Retry-After. UNCONFIRMED: the body's code and text.
+		writeKVError(w, http.StatusTooManyRequests, "Throttled", "Request was not processed because too many requests were received. Reason: A6F1")
 	case "partnercenter", "partnerapi":
 		writePCError(w, http.StatusTooManyRequests, "429", "Rate limit is exceeded. Try again later.") // UNCONFIRMED: Partner Center's 429 text.
 	default:
@@ -300,6 +309,8 @@ func writeUnavailable(w http.ResponseWriter, svc string) {
 		writeStorageError(w, http.StatusServiceUnavailable, "ServerBusy", "The server is currently unable to receive requests. Please retry your request.")
 	case "graph":
 		writeGraphError(w, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Please try again later.")
+	case "keyvault":
+		writeKVError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "The service is unavailable.") // UNCONFIRMED
 	case "partnercenter", "partnerapi":
 		writePCError(w, http.StatusServiceUnavailable, "503", "The service is temporarily unavailable.")
 	default:
@@ -321,6 +332,10 @@ func writeStorageError(w http.ResponseWriter, status int, code, msg string) {
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code><Message>%s\nRequestId:%s\nTime:%s</Message></Error>",
 		code, msg, newGUID(), time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
+}
+
+func writeKVError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
 }
 
 func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 	"math"
 	"net"
 	"net/http"
@@ -102,12 +103,22 @@ func (s *Sandbox) logRequests(next http.Handler) http.Handler {
 		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		path := r.URL.Path
+		if proxied(r) {
+			// A vault's (or login.microsoftonline.com's) request: its host says which.
+			path = strings.ToLower(r.Host) + path
+		}
 		defer func() {
-			s.log.write(LogEntry{Time: start.UTC(), Method: r.Method, Path: r.URL.Path, Status: sw.status, Tenant: requestTenant(r),
+			s.log.write(LogEntry{Time: start.UTC(), Method: r.Method, Path: path, Status: sw.status, Tenant: requestTenant(r),
 				MS: math.Round(float64(time.Since(start).Microseconds())) / 1000})
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// proxied reports whether r came through the sandbox's proxy, to a host other than its own.
+func proxied(r *http.Request) bool {
+	return keyvault.IsVaultHost(r.Host) || strings.EqualFold(r.Host, discoveryHost)
 }
 
 // requestTenant names the tenant a request acts in: the tid of its bearer token (read
@@ -127,7 +138,7 @@ func requestTenant(r *http.Request) string {
 			}
 		}
 	}
-	if serviceOf(r.URL.Path) == "login" {
+	if serviceOf(r.URL.Path) == "login" && !proxied(r) {
 		seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		return seg
 	}

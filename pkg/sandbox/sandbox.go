@@ -21,6 +21,7 @@ import (
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/sandbox/graph"
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 )
 
 // Options configure a sandbox. The zero value serves three tenants on a free loopback port.
@@ -63,6 +64,8 @@ type Sandbox struct {
 	caCert    *x509.Certificate
 	cloudFile string
 	graph     *graph.Service
+	vaults    *keyvault.Service
+	tunnels   *tunnelListener
 	signer    *signer
 	log       *requestLog
 	faults    *faultInjector
@@ -183,9 +186,10 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 		ErrorLog:          discardLogger(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12},
 	}
+	s.tunnels = newTunnelListener(tls.NewListener(ln, s.srv.TLSConfig))
 	go func() {
 		defer close(s.served)
-		s.srv.Serve(tls.NewListener(ln, s.srv.TLSConfig))
+		s.srv.Serve(s.tunnels)
 	}()
 	return s, nil
 }
@@ -287,6 +291,10 @@ func (s *Sandbox) EnvFile() []byte {
 		// identity federation) when AZURE_CLIENT_SECRET is unset.
 		{"ACTIONS_ID_TOKEN_REQUEST_URL", reqURL},
 		{"ACTIONS_ID_TOKEN_REQUEST_TOKEN", reqToken},
+		// The vaults have their real names (NAME.vault.azure.net); the sandbox is the proxy
+		// that reaches them. Go never proxies loopback; NO_PROXY keeps curl direct too.
+		{"HTTPS_PROXY", s.url},
+		{"NO_PROXY", "127.0.0.1,localhost"},
 	} {
 		fmt.Fprintf(&b, "%s=%s\n", kv[0], shellQuote(kv[1]))
 	}
@@ -364,7 +372,24 @@ func (s *Sandbox) handler() http.Handler {
 	mux.HandleFunc("/_sandbox/", s.serveAdmin)
 	mux.HandleFunc(actionsPath+"/", s.serveActions)
 	mux.HandleFunc("/", s.serveLogin)
-	return s.logRequests(s.faults.middleware(s.onServed(mux)))
+	byHost := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case keyvault.IsVaultHost(r.Host):
+			s.vaults.ServeHTTP(w, r)
+		case strings.EqualFold(r.Host, discoveryHost):
+			s.serveInstanceDiscovery(w, r)
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	})
+	logged := s.logRequests(s.faults.middleware(s.onServed(byHost)))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodConnect {
+			s.serveConnect(w, r)
+			return
+		}
+		logged.ServeHTTP(w, r)
+	})
 }
 
 func randomToken(n int) string {
@@ -401,7 +426,7 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 }
 
 func shellQuote(v string) string {
-	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=+~") == "" {
+	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=+~,") == "" {
 		return v
 	}
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"

@@ -143,7 +143,7 @@ func (s *Sandbox) setState(st *state, key *rsa.PrivateKey) error {
 	}
 	s.signer = sg
 	s.st = st
-	return nil
+	return s.setUpVaults(st)
 }
 
 // saveState writes the state file atomically. Secrets are in it on purpose: it is the

@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"net"
 	"time"
+
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 )
 
 // newCA returns a fresh CA (PEM) and a leaf certificate for 127.0.0.1 and localhost signed by
@@ -56,7 +58,8 @@ func newCA(now time.Time) (caPEM []byte, leaf tls.Certificate, err error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
+		// The vaults and the instance discovery host are reached through the sandbox's proxy.
+		DNSNames: []string{"localhost", "*" + keyvault.DNSSuffix, discoveryHost},
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {

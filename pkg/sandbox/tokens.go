@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 	"math/big"
 	"net/http"
 	"slices"
@@ -30,6 +31,7 @@ var resources = []resource{
 	{"https://api.partnercenter.microsoft.com", "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd", "Microsoft Partner Center"},
 	{"https://api.partner.microsoft.com", "4990cffe-04e8-4e8b-808a-1175604b879f", "Microsoft Partner"},
 	{"https://management.core.windows.net", "797f4846-ba00-4fd7-ba43-dac1f8f63013", "Windows Azure Service Management API"},
+	{keyvault.Resource, keyvault.AppID, "Azure Key Vault"},
 }
 
 // findResource maps a resource identifier (URI with or without a trailing slash, or appId)

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 	"math/rand/v2"
 	"strings"
 )
@@ -27,6 +28,27 @@ type Tenant struct {
 	Domain    string     `json:"domain"`
 	Accounts  []Account  `json:"accounts"`
 	Customers []Customer `json:"customers"`
+	// KeyVault is the tenant's vault (RBAC; the operator is Key Vault Secrets Officer and
+	// Crypto Officer on it), with an RSA key named sops.
+	KeyVault KeyVault `json:"keyVault"`
+}
+
+// KeyVault names a partner tenant's vault. Clients reach it at URL through the sandbox's
+// proxy (HTTPS_PROXY of the env file).
+type KeyVault struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	SopsKey string `json:"sopsKey"` // the URL of the key sops uses, versionless
+}
+
+// vaultFor names the vault of tenant name: NAME-uic, 3-24 characters as Azure requires.
+func vaultFor(name string) KeyVault {
+	n := name
+	if len(n) > 20 {
+		n = n[:20]
+	}
+	n += "-uic"
+	return KeyVault{Name: n, URL: "https://" + keyvault.Host(n) + "/", SopsKey: "https://" + keyvault.Host(n) + "/keys/sops"}
 }
 
 // An Account is a user of a partner tenant who can sign in on the authorize page. The first
@@ -75,7 +97,7 @@ func generateWorld(seed int64, n, c int) World {
 			name = fmt.Sprintf("%s%d", name, i/len(partnerNames)+1)
 		}
 		domain := name + ".onmicrosoft.com"
-		t := Tenant{Name: name, TenantID: uuid(r), Domain: domain}
+		t := Tenant{Name: name, TenantID: uuid(r), Domain: domain, KeyVault: vaultFor(name)}
 		for _, user := range []string{"svc-uic", "admin"} {
 			t.Accounts = append(t.Accounts, Account{
 				UPN:      user + "@" + domain,
