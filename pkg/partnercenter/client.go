@@ -8,9 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
@@ -37,7 +41,20 @@ type Client struct {
 	HTTP  *http.Client // nil: http.DefaultClient
 	Base  string       // the cloud's PartnerCenter base, with its "/v1"
 	Token string
+	// CorrelationID is the MS-CorrelationId of every request: one per tenant per run, so
+	// that one id finds all of a run's calls in a support case. Empty: NewCorrelationID
+	// once, on first use.
+	CorrelationID string
+	once          sync.Once
 }
+
+// NewCorrelationID is a fresh MS-CorrelationId (a GUID, as the headers page asks).
+func NewCorrelationID() string { return uuid.NewString() }
+
+// ContractVersion is the MS-Contract-Version every request sends: the headers page
+// (https://learn.microsoft.com/en-us/partner-center/developer/headers) lists it as
+// required, "usually api-version: v1"; the SDKs send "v1".
+const ContractVersion = "v1"
 
 // APIError is a Partner Center refusal: its status, error body and request ids (never the
 // token).
@@ -56,10 +73,22 @@ func (e *APIError) Error() string {
 	if e.Code != "" || e.Description != "" {
 		msg += fmt.Sprintf(": %s %s", e.Code, e.Description)
 	}
-	if e.RequestID != "" {
-		msg += fmt.Sprintf(" (MS-RequestId %s)", e.RequestID)
+	return msg + ids(e.RequestID, e.CorrelationID)
+}
+
+// ids names a request for a support case: "(MS-RequestId r, MS-CorrelationId c)".
+func ids(requestID, correlationID string) string {
+	var parts []string
+	if requestID != "" {
+		parts = append(parts, "MS-RequestId "+requestID)
 	}
-	return msg
+	if correlationID != "" {
+		parts = append(parts, "MS-CorrelationId "+correlationID)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // Hint says what to do about the refusal.
@@ -75,36 +104,69 @@ func (e *APIError) Hint() string {
 	return ""
 }
 
-type page struct {
+// NotReadyError is Azure utilization's "204 No Content with a Retry-After header": the
+// data is not ready in a dependent system yet
+// (https://learn.microsoft.com/en-us/partner-center/developer/get-a-customer-s-utilization-record-for-azure).
+type NotReadyError struct {
+	Path          string
+	RetryAfter    time.Duration
+	RequestID     string
+	CorrelationID string
+	Waits         int // how often it was waited for before giving up
+}
+
+func (e *NotReadyError) Error() string {
+	msg := fmt.Sprintf("partner center has no data ready for %s yet (204, Retry-After %s)", e.Path, e.RetryAfter)
+	if e.Waits > 0 {
+		msg += fmt.Sprintf(" after %d wait(s)", e.Waits)
+	}
+	return msg + ids(e.RequestID, e.CorrelationID)
+}
+
+// Hint says what to do about it.
+func (e *NotReadyError) Hint() string {
+	return "Partner Center is still preparing this usage; run verify again later"
+}
+
+// Page is the collection envelope of every Partner Center list
+// (https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-customers).
+type Page struct {
 	TotalCount int               `json:"totalCount"`
 	Items      []json.RawMessage `json:"items"`
 	Links      struct {
-		Next *struct {
-			URI     string `json:"uri"`
-			Headers []struct {
-				Key   string `json:"key"`
-				Value string `json:"value"`
-			} `json:"headers"`
-		} `json:"next"`
+		Self *Link `json:"self"`
+		Next *Link `json:"next"`
 	} `json:"links"`
+	Attributes struct {
+		ObjectType string `json:"objectType"`
+	} `json:"attributes"`
+}
+
+// Link is a link of a collection: the next page is links.next, to be requested with its
+// headers (MS-ContinuationToken).
+type Link struct {
+	URI     string `json:"uri"`
+	Method  string `json:"method"`
+	Headers []struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	} `json:"headers"`
 }
 
 // Retries is how often a 429 or 5xx answer is retried (after Retry-After, at most 30 s).
 const Retries = 3
 
+// get sends one logical request. Its MS-RequestId is fresh, and kept by the retries of a
+// 429 or 5xx: the headers page asks a retry to carry the same value.
 func (c *Client) get(ctx context.Context, rawURL string, hdr http.Header, v any) error {
+	requestID := uuid.NewString()
 	for attempt := 0; ; attempt++ {
-		err := c.get1(ctx, rawURL, hdr, v)
+		err := c.get1(ctx, rawURL, requestID, hdr, v)
 		var ae *APIError
 		if attempt >= Retries || !errors.As(err, &ae) || (ae.Status != 429 && ae.Status < 500) {
 			return err
 		}
-		wait := time.Duration(attempt+1) * 200 * time.Millisecond
-		if s, perr := strconv.Atoi(ae.retryAfter); perr == nil {
-			wait = min(time.Duration(s)*time.Second, 30*time.Second)
-		} else if d, perr := time.ParseDuration(ae.retryAfter); perr == nil {
-			wait = min(d, 30*time.Second)
-		}
+		wait := retryAfter(ae.retryAfter, time.Duration(attempt+1)*200*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -113,7 +175,36 @@ func (c *Client) get(ctx context.Context, rawURL string, hdr http.Header, v any)
 	}
 }
 
-func (c *Client) get1(ctx context.Context, rawURL string, hdr http.Header, v any) error {
+// retryAfter reads a Retry-After of seconds (or a Go duration), at most 30 s; def when
+// there is none.
+func retryAfter(s string, def time.Duration) time.Duration {
+	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+		return min(time.Duration(n)*time.Second, 30*time.Second)
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return min(d, 30*time.Second)
+	}
+	return def
+}
+
+func (c *Client) correlationID() string {
+	c.once.Do(func() {
+		if c.CorrelationID == "" {
+			c.CorrelationID = NewCorrelationID()
+		}
+	})
+	return c.CorrelationID
+}
+
+// Headers sets the headers every Partner Center and Partner API request carries
+// (https://learn.microsoft.com/en-us/partner-center/developer/headers).
+func Headers(h http.Header, requestID, correlationID string) {
+	h.Set("MS-RequestId", requestID)
+	h.Set("MS-CorrelationId", correlationID)
+	h.Set("MS-Contract-Version", ContractVersion)
+}
+
+func (c *Client) get1(ctx context.Context, rawURL, requestID string, hdr http.Header, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return err
@@ -123,6 +214,8 @@ func (c *Client) get1(ctx context.Context, rawURL string, hdr http.Header, v any
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	req.Header.Set("Accept", "application/json")
+	cid := c.correlationID()
+	Headers(req.Header, requestID, cid)
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -136,31 +229,71 @@ func (c *Client) get1(ctx context.Context, rawURL string, hdr http.Header, v any
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
-		e := &APIError{Status: resp.StatusCode, RequestID: resp.Header.Get("MS-RequestId"), CorrelationID: resp.Header.Get("MS-CorrelationId"), Path: req.URL.Path, retryAfter: resp.Header.Get("Retry-After")}
-		var eb struct {
-			Code        any    `json:"code"`
-			Description string `json:"description"`
-		}
-		if json.Unmarshal(body, &eb) == nil {
-			if eb.Code != nil {
-				e.Code = fmt.Sprint(eb.Code)
-			}
-			e.Description = eb.Description
-		}
-		return e
+	// The service echoes both ids; what it sent back is what a support case will find.
+	rid, rcid := resp.Header.Get("MS-RequestId"), resp.Header.Get("MS-CorrelationId")
+	if rid == "" {
+		rid = requestID
 	}
-	return json.Unmarshal(body, v)
+	if rcid == "" {
+		rcid = cid
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return json.Unmarshal(body, v)
+	case http.StatusNoContent:
+		return &NotReadyError{Path: req.URL.Path, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Second), RequestID: rid, CorrelationID: rcid}
+	}
+	e := &APIError{Status: resp.StatusCode, RequestID: rid, CorrelationID: rcid, Path: req.URL.Path, retryAfter: resp.Header.Get("Retry-After")}
+	var eb struct {
+		Code        any    `json:"code"`
+		Description string `json:"description"`
+	}
+	if json.Unmarshal(body, &eb) == nil {
+		if eb.Code != nil {
+			e.Code = fmt.Sprint(eb.Code)
+		}
+		e.Description = eb.Description
+	}
+	return e
 }
 
-// root is the base without its version segment: links.next.uri starts with "/v1/".
-func (c *Client) root() string {
-	return strings.TrimSuffix(strings.TrimSuffix(c.Base, "/"), "/v1")
+// NextURL resolves links.next.uri against the base. Microsoft documents four forms: a path
+// with the version ("/v1/customers?...", get-a-list-of-customers), a path without it
+// ("/invoices/unbilled/lineitems?...&seekOperation=Next",
+// get-invoice-unbilled-consumption-lineitems), a path relative to the version without a
+// leading slash ("customers/{id}/subscriptions/{id}/utilizations/azure?seek_operation=Next",
+// get-customer-utilization-records), and an absolute URL is a URL. A link to another host
+// is refused: the access token goes to the Partner Center host only.
+func NextURL(base, uri string) (string, error) {
+	b, err := url.Parse(strings.TrimSuffix(base, "/"))
+	if err != nil {
+		return "", fmt.Errorf("invalid Partner Center base: %w", err)
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", errors.New("partner center gave a next link that is not a URL")
+	}
+	switch {
+	case u.Scheme != "" || u.Host != "":
+		if !strings.EqualFold(u.Scheme, b.Scheme) || !strings.EqualFold(u.Host, b.Host) {
+			return "", fmt.Errorf("partner center gave a next link to another host (%q, not %q): refused, the access token is for %s only", u.Host, b.Host, b.Host)
+		}
+		return u.String(), nil
+	case u.Path == "/v1" || strings.HasPrefix(u.Path, "/v1/"):
+		u.Path = strings.TrimSuffix(b.Path, "/v1") + u.Path
+	case strings.HasPrefix(u.Path, "/"):
+		u.Path = b.Path + u.Path
+	default:
+		u.Path = b.Path + "/" + u.Path
+	}
+	u.RawPath = ""
+	u.Scheme, u.Host = b.Scheme, b.Host
+	return u.String(), nil
 }
 
 // Customers reads the first page of customers and reports its size and the total count.
 func (c *Client) Customers(ctx context.Context, size int) (n, total int, err error) {
-	var p page
+	var p Page
 	if err := c.get(ctx, fmt.Sprintf("%s/customers?size=%d", strings.TrimSuffix(c.Base, "/"), size), nil, &p); err != nil {
 		return 0, 0, err
 	}
@@ -175,32 +308,72 @@ func (c *Client) UnbilledLineItems(ctx context.Context, currency string) (int, e
 	return c.count(ctx, u)
 }
 
-// AzureUtilization counts the utilization records of one subscription over a period.
+// AzureUtilization counts the utilization records of one subscription over a period. A
+// "not ready" answer (204) is waited for as its Retry-After says, as long as ctx's
+// deadline (the check's budget) allows.
 func (c *Client) AzureUtilization(ctx context.Context, customerID, subscriptionID, start, end string) (int, error) {
 	u := fmt.Sprintf("%s/customers/%s/subscriptions/%s/utilizations/azure?start_time=%s&end_time=%s&size=1000",
 		strings.TrimSuffix(c.Base, "/"), url.PathEscape(customerID), url.PathEscape(subscriptionID), url.QueryEscape(start), url.QueryEscape(end))
 	return c.count(ctx, u)
 }
 
+// maxNotReadyWaits bounds the 204 waits of one page even without a deadline.
+const maxNotReadyWaits = 30
+
+// reserved are the headers a next link cannot set: they are uicctl's own.
+var reserved = []string{"Authorization", "Accept", "Host", "MS-RequestId", "MS-CorrelationId", "MS-Contract-Version"}
+
 func (c *Client) count(ctx context.Context, u string) (int, error) {
-	n := 0
+	n, waits := 0, 0
 	var hdr http.Header
 	for range 10000 {
-		var p page
-		if err := c.get(ctx, u, hdr, &p); err != nil {
+		var p Page
+		err := c.get(ctx, u, hdr, &p)
+		var nr *NotReadyError
+		if errors.As(err, &nr) {
+			if err := waitNotReady(ctx, nr, waits); err != nil {
+				return n, err
+			}
+			waits++
+			continue
+		}
+		if err != nil {
 			return n, err
 		}
 		n += len(p.Items)
 		if p.Links.Next == nil || p.Links.Next.URI == "" || len(p.Items) == 0 {
 			return n, nil
 		}
-		u = c.root() + p.Links.Next.URI
+		if u, err = NextURL(c.Base, p.Links.Next.URI); err != nil {
+			return n, err
+		}
 		hdr = http.Header{}
 		for _, h := range p.Links.Next.Headers {
-			hdr.Set(h.Key, h.Value)
+			if !slices.ContainsFunc(reserved, func(r string) bool { return strings.EqualFold(r, h.Key) }) {
+				hdr.Set(h.Key, h.Value)
+			}
 		}
+		waits = 0
 	}
 	return n, fmt.Errorf("partner center paging did not end after 10000 pages")
+}
+
+// waitNotReady waits out a 204's Retry-After, or says why it does not: too many waits, or
+// a wait that would end after ctx's deadline.
+func waitNotReady(ctx context.Context, nr *NotReadyError, waits int) error {
+	nr.Waits = waits
+	if waits >= maxNotReadyWaits {
+		return nr
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Now().Add(nr.RetryAfter).After(dl) {
+		return fmt.Errorf("%w; waiting longer would pass the check's time budget", nr)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(nr.RetryAfter):
+		return nil
+	}
 }
 
 // AppOnlyToken asks for an app-only (client credentials) token for audience and returns it,
@@ -216,7 +389,7 @@ func AppOnlyToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID,
 // FirstSubscription finds a customer subscription to ask for Azure utilization: the first
 // subscription of the first customer (on the first page) that has one.
 func (c *Client) FirstSubscription(ctx context.Context) (customerID, subscriptionID string, err error) {
-	var cs page
+	var cs Page
 	if err := c.get(ctx, strings.TrimSuffix(c.Base, "/")+"/customers?size=100", nil, &cs); err != nil {
 		return "", "", err
 	}
@@ -227,7 +400,7 @@ func (c *Client) FirstSubscription(ctx context.Context) (customerID, subscriptio
 		if json.Unmarshal(raw, &cu) != nil || cu.ID == "" {
 			continue
 		}
-		var ss page
+		var ss Page
 		if err := c.get(ctx, fmt.Sprintf("%s/customers/%s/subscriptions", strings.TrimSuffix(c.Base, "/"), url.PathEscape(cu.ID)), nil, &ss); err != nil {
 			return "", "", err
 		}
