@@ -45,6 +45,7 @@ func BenchmarkSandboxGraphList(b *testing.B) {
 	benchRequests(b, e, func() *http.Request {
 		r, _ := http.NewRequest("GET", u, nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
+		r.Header.Set("MS-Contract-Version", "v1")
 		return r
 	}, 200)
 }

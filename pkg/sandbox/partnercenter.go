@@ -57,6 +57,20 @@ func (s *Sandbox) pcAuth(w http.ResponseWriter, r *http.Request, res resource, a
 	return p, true
 }
 
+// pcContract refuses a request without MS-Contract-Version, which the headers page lists as
+// required (https://learn.microsoft.com/en-us/partner-center/developer/headers). The body is
+// the documented error shape {code, description, data, source}
+// (https://learn.microsoft.com/en-us/partner-center/developer/error-codes). UNCONFIRMED: the
+// code and text, that the service refuses rather than defaults, and that it checks this
+// before the token.
+func pcContract(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get("MS-Contract-Version") != "" {
+		return true
+	}
+	writePCError(w, http.StatusBadRequest, "400", "The MS-Contract-Version header is required.")
+	return false
+}
+
 // pcHeaders echoes the request and correlation IDs, generating them when absent.
 func pcHeaders(w http.ResponseWriter, r *http.Request) {
 	for _, h := range []string{"MS-RequestId", "MS-CorrelationId"} {
@@ -84,6 +98,9 @@ func (s *Sandbox) servePartnerCenter(w http.ResponseWriter, r *http.Request) {
 	path, ok := strings.CutPrefix(r.URL.Path, "/partnercenter/v1/")
 	if !ok {
 		writePCError(w, http.StatusNotFound, "404", "The requested resource was not found.")
+		return
+	}
+	if !pcContract(w, r) {
 		return
 	}
 	p, ok := s.pcAuth(w, r, resources[1], true)
@@ -119,7 +136,9 @@ func (s *Sandbox) servePartnerCenter(w http.ResponseWriter, r *http.Request) {
 		for i, c := range customers {
 			items[i] = customerJSON(c)
 		}
-		s.pcPage(w, r, items, "/v1/customers", q, "size", 1, 500, 500, "seekOperation")
+		// Links carry the version: "/v1/customers?size=40"
+		// (https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-customers).
+		s.pcPage(w, r, items, "/v1/customers", pcLinks{self: "/v1/customers", seek: "seekOperation"}, q, "size", 1, 500, 500)
 	case len(seg) == 2 && seg[0] == "customers":
 		c, ok := findCustomer(seg[1])
 		if !ok {
@@ -177,24 +196,48 @@ type continuation struct {
 	Key    string `json:"k"` // the query the token belongs to
 }
 
+// pcLinks is how an endpoint writes its links, each in the form Microsoft documents for it:
+// self is the path the links start with, seek the name of the query parameter of the next
+// page, and bare says the next link has no query but that parameter (the continuation
+// token carries the rest).
+type pcLinks struct {
+	self, seek string
+	bare       bool
+}
+
+// DefaultPageSize is how many items a Partner Center page holds at most unless
+// Options.PageSize says otherwise: far below the service's (2,000 line items, 1,000
+// utilization records) so that every usage call of a test crosses a page boundary.
+const DefaultPageSize = 5
+
+func (s *Sandbox) pageSize() int {
+	if s.opts.PageSize > 0 {
+		return s.opts.PageSize
+	}
+	return DefaultPageSize
+}
+
 // pcPage writes one page of a Partner Center collection. The first request names the page
-// size; the next ones send seekParam=Next with the MS-ContinuationToken header.
-func (s *Sandbox) pcPage(w http.ResponseWriter, r *http.Request, items []any, self string, q url.Values, sizeParam string, minSize, maxSize, defSize int, seekParam string) {
+// size; the next ones send seek=Next with the MS-ContinuationToken header. key is the
+// collection's own path, which continuation tokens are bound to.
+func (s *Sandbox) pcPage(w http.ResponseWriter, r *http.Request, items []any, key string, lk pcLinks, q url.Values, sizeParam string, minSize, maxSize, defSize int) {
 	size, offset := defSize, 0
-	key := self
-	if q.Get(seekParam) == "Next" {
+	var query string // the first request's query, with its size
+	// q may already be the first request's query, recovered from the token: the request's
+	// own says whether this is a next page.
+	if r.URL.Query().Get(lk.seek) == "Next" {
 		tok := r.Header.Get("MS-ContinuationToken")
 		b, err := base64.StdEncoding.DecodeString(tok)
 		var c continuation
-		if err != nil || json.Unmarshal(b, &c) != nil || !strings.HasPrefix(c.Key, self+"?") {
+		if err != nil || json.Unmarshal(b, &c) != nil || !strings.HasPrefix(c.Key, key+"?") {
 			// UNCONFIRMED: Partner Center's code for a bad continuation token.
 			writePCError(w, http.StatusBadRequest, "400", "The continuation token is invalid.")
 			return
 		}
 		offset = c.Offset
-		cq, _ := url.ParseQuery(strings.TrimPrefix(c.Key, self+"?"))
+		query = strings.TrimPrefix(c.Key, key+"?")
+		cq, _ := url.ParseQuery(query)
 		size, _ = strconv.Atoi(cq.Get(sizeParam))
-		key = c.Key
 	} else {
 		if v := q.Get(sizeParam); v != "" {
 			n, err := strconv.Atoi(v)
@@ -210,19 +253,22 @@ func (s *Sandbox) pcPage(w http.ResponseWriter, r *http.Request, items []any, se
 			qq[k] = v
 		}
 		qq.Set(sizeParam, strconv.Itoa(size))
-		key = self + "?" + qq.Encode()
+		query = qq.Encode()
 	}
+	size = min(size, s.pageSize())
+	offset = min(offset, len(items))
 	end := min(offset+size, len(items))
-	if offset > len(items) {
-		offset = len(items)
-	}
 	page := items[offset:end]
-	links := map[string]any{"self": link(key, "")}
+	links := map[string]any{"self": link(lk.self+"?"+query, "")}
 	out := map[string]any{"totalCount": len(page), "items": page, "attributes": map[string]any{"objectType": "Collection"}}
 	if end < len(items) {
-		b, _ := json.Marshal(continuation{Offset: end, Key: key})
+		b, _ := json.Marshal(continuation{Offset: end, Key: key + "?" + query})
 		tok := base64.StdEncoding.EncodeToString(b)
-		links["next"] = link(key+"&"+seekParam+"=Next", tok)
+		next := lk.self + "?" + query + "&" + lk.seek + "=Next"
+		if lk.bare {
+			next = lk.self + "?" + lk.seek + "=Next"
+		}
+		links["next"] = link(next, tok)
 		out["continuationToken"] = tok // UNCONFIRMED: the SDKs expose it; the raw JSON field name is assumed.
 	}
 	out["links"] = links
@@ -279,6 +325,12 @@ func (s *Sandbox) serveUtilization(w http.ResponseWriter, r *http.Request, c Cus
 		return
 	}
 	self := "/v1/customers/" + c.ID + "/subscriptions/" + sub.ID + "/utilizations/azure"
+	// The links are relative to the version, without a leading slash, and the next one has
+	// no query but seek_operation=Next: "customers/{id}/subscriptions/{id}/utilizations/azure?seek_operation=Next"
+	// (https://learn.microsoft.com/en-us/previous-versions/azure/cloud-solution-provider/integration/manage-billing/get-customer-utilization-records;
+	// the current page's example shows the same relative self link:
+	// https://learn.microsoft.com/en-us/partner-center/developer/get-a-customer-s-utilization-record-for-azure).
+	lk := pcLinks{self: strings.TrimPrefix(self, "/v1/"), seek: "seek_operation", bare: true}
 	var start, end time.Time
 	if q.Get("seek_operation") != "Next" {
 		var err error
@@ -288,6 +340,14 @@ func (s *Sandbox) serveUtilization(w http.ResponseWriter, r *http.Request, c Cus
 		}
 		if end, err = time.Parse(time.RFC3339, q.Get("end_time")); err != nil || !end.After(start) {
 			writePCError(w, http.StatusBadRequest, "400", "end_time is required, must be a UTC date-time and after start_time.")
+			return
+		}
+		if s.notReady(sub.ID + "|" + start.UTC().Format(time.RFC3339) + "|" + end.UTC().Format(time.RFC3339)) {
+			// "If the Azure utilization data isn't yet ready in a dependent system, this method
+			// returns an HTTP Status Code 204 with a Retry-After header"
+			// (get-a-customer-s-utilization-record-for-azure). UNCONFIRMED: the value; 1 second.
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 	} else if cq, ok := continuationQuery(r, self); ok {
@@ -308,7 +368,23 @@ func (s *Sandbox) serveUtilization(w http.ResponseWriter, r *http.Request, c Cus
 			})
 		}
 	}
-	s.pcPage(w, r, items, self, q, "size", 1, 1000, 1000, "seek_operation")
+	s.pcPage(w, r, items, self, lk, q, "size", 1, 1000, 1000)
+}
+
+// notReady says whether a utilization request of the period key finds the data not ready:
+// only its first request, unless Options.UtilizationReady.
+func (s *Sandbox) notReady(key string) bool {
+	if s.opts.UtilizationReady {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.asked == nil {
+		s.asked = map[string]bool{}
+	}
+	first := !s.asked[key]
+	s.asked[key] = true
+	return first
 }
 
 // continuationQuery recovers the original query of a continuation token for self.
@@ -355,8 +431,10 @@ func (s *Sandbox) serveUnbilled(w http.ResponseWriter, r *http.Request, t *Tenan
 		row["attributes"] = map[string]any{"objectType": "DailyRatedUsageLineItem"}
 		items[i] = row
 	}
+	// The links have no version: "/invoices/unbilled/lineitems?...&size=2000&seekOperation=Next"
+	// (https://learn.microsoft.com/en-us/partner-center/developer/get-invoice-unbilled-consumption-lineitems).
 	// UNCONFIRMED: the maximum page size; the documented sample uses 2000.
-	s.pcPage(w, r, items, self, q, "size", 1, 2000, 2000, "seekOperation")
+	s.pcPage(w, r, items, self, pcLinks{self: strings.TrimPrefix(self, "/v1"), seek: "seekOperation"}, q, "size", 1, 2000, 2000)
 }
 
 // UnbilledUsage returns the unbilled daily-rated usage line items of a partner tenant of the
@@ -422,6 +500,11 @@ func unbilledUsage(t *Tenant, previous bool, currency string, now time.Time) []m
 func (s *Sandbox) servePartnerAPI(w http.ResponseWriter, r *http.Request) {
 	pcHeaders(w, r)
 	path := strings.TrimPrefix(r.URL.Path, "/partnerapi")
+	// UNCONFIRMED: the Partner API's own docs do not list its headers; the sandbox holds it
+	// to Partner Center's.
+	if !pcContract(w, r) {
+		return
+	}
 	if _, ok := s.pcAuth(w, r, resources[2], false); !ok {
 		return
 	}

@@ -2,12 +2,16 @@ package sandbox
 
 import (
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/useitcloud/uicctl/pkg/partnercenter"
 )
 
 func keysOf(m map[string]any) []string {
@@ -38,6 +42,39 @@ func (e *env) pc(t *testing.T, token, path string, hdr map[string]string) respon
 		h[k] = v
 	}
 	return e.do(t, "GET", "/partnercenter/v1"+path, h, nil)
+}
+
+// pcAll reads every page of a Partner Center collection, resolving each links.next.uri as
+// uicctl does and sending its headers; it returns the items and the next links it followed.
+func (e *env) pcAll(t *testing.T, token, path string) (items []any, nexts []string) {
+	t.Helper()
+	base := e.sb.URL() + "/partnercenter/v1"
+	r := e.pc(t, token, path, nil)
+	for range 1000 {
+		if r.status != 200 {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+		page := r.json(t)
+		items = append(items, page["items"].([]any)...)
+		next, ok := page["links"].(map[string]any)["next"].(map[string]any)
+		if !ok {
+			return items, nexts
+		}
+		uri := next["uri"].(string)
+		nexts = append(nexts, uri)
+		u, err := partnercenter.NextURL(base, uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := map[string]string{}
+		for _, kv := range next["headers"].([]any) {
+			h[kv.(map[string]any)["key"].(string)] = kv.(map[string]any)["value"].(string)
+		}
+		path = strings.TrimPrefix(u, base)
+		r = e.pc(t, token, path, h)
+	}
+	t.Fatalf("paging of %s did not end", path)
+	return nil, nil
 }
 
 func TestPartnerCenterCustomersPaging(t *testing.T) {
@@ -116,7 +153,11 @@ func TestPartnerCenterUsage(t *testing.T) {
 	}
 	end := time.Now().UTC().Truncate(24 * time.Hour)
 	q := url.Values{"start_time": {end.AddDate(0, 0, -3).Format(time.RFC3339)}, "end_time": {end.Format(time.RFC3339)}, "size": {"4"}}
-	u := e.pc(t, tok, "/customers/"+c.ID+"/subscriptions/"+c.Subscriptions[0].ID+"/utilizations/azure?"+q.Encode(), nil)
+	upath := "/customers/" + c.ID + "/subscriptions/" + c.Subscriptions[0].ID + "/utilizations/azure?" + q.Encode()
+	if u := e.pc(t, tok, upath, nil); u.status != 204 || u.header.Get("Retry-After") != "1" || len(u.body) != 0 {
+		t.Errorf("first utilization request of a period: %d Retry-After %q %s, want 204 Retry-After 1 and no body (not ready yet)", u.status, u.header.Get("Retry-After"), u.body)
+	}
+	u := e.pc(t, tok, upath, nil)
 	if u.status != 200 {
 		t.Fatalf("utilization: %d %s", u.status, u.body)
 	}
@@ -126,20 +167,23 @@ func TestPartnerCenterUsage(t *testing.T) {
 		t.Errorf("utilization record keys: -want, +got:\n%s", diff)
 	}
 	next := up["links"].(map[string]any)["next"].(map[string]any)
-	if !strings.Contains(next["uri"].(string), "seek_operation=Next") {
-		t.Errorf("utilization next uses seek_operation: %v", next)
+	if want := "customers/" + c.ID + "/subscriptions/" + c.Subscriptions[0].ID + "/utilizations/azure?seek_operation=Next"; next["uri"] != want {
+		t.Errorf("utilization next link %v, want the documented relative form %s", next["uri"], want)
+	}
+	all, _ := e.pcAll(t, tok, upath)
+	if len(all) != 3*len(meters) {
+		t.Errorf("utilization over all pages: %d records, want %d (3 days, %d meters)", len(all), 3*len(meters), len(meters))
 	}
 	if r := e.pc(t, tok, "/customers/"+c.ID+"/subscriptions/"+c.Subscriptions[1].ID+"/utilizations/azure?"+q.Encode(), nil); r.status != 400 {
 		t.Errorf("utilization of a license subscription: %d", r.status)
 	}
 
-	li := e.pc(t, tok, "/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=usagelineitems&currencycode=EUR&period=previous&size=2000", nil)
-	if li.status != 200 {
-		t.Fatalf("unbilled: %d %s", li.status, li.body)
+	items, nexts := e.pcAll(t, tok, "/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=usagelineitems&currencycode=EUR&period=previous&size=2000")
+	if len(items) != len(e.sb.UnbilledUsage(ten.TenantID, true, "EUR")) || len(nexts) == 0 {
+		t.Fatalf("unbilled line items of the previous month: %d over %d next links", len(items), len(nexts))
 	}
-	items := li.json(t)["items"].([]any)
-	if len(items) == 0 {
-		t.Fatal("no unbilled line items for the previous month")
+	if !strings.HasPrefix(nexts[0], "/invoices/unbilled/lineitems?") || !strings.HasSuffix(nexts[0], "&seekOperation=Next") {
+		t.Errorf("unbilled next link %s, want the documented form without /v1", nexts[0])
 	}
 	it := items[0].(map[string]any)
 	if it["attributes"].(map[string]any)["objectType"] != "DailyRatedUsageLineItem" || it["billingCurrency"] != "EUR" || it["partnerId"] != ten.TenantID {
@@ -221,6 +265,64 @@ func TestPartnerCenterAuth(t *testing.T) {
 			}
 			if wa := r.header.Get("WWW-Authenticate"); got.Status == 401 && !strings.HasPrefix(wa, "OAuth realm=urn:cpsvc:cpid:") {
 				t.Errorf("401 without the documented WWW-Authenticate: %q", wa)
+			}
+		})
+	}
+}
+
+// TestPartnerCenterHeaders: a request without MS-Contract-Version is refused with the
+// documented error shape; the ids are echoed; the request log records the three headers (the
+// ids, or "not a GUID": never another header value).
+func TestPartnerCenterHeaders(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "requests.jsonl")
+	e := start(t, Options{Tenants: 1, RequestLog: logPath})
+	ten := e.sb.World().Tenants[0]
+	_, cid, secret := e.sb.Operator()
+	tok := e.pcToken(t, ten.TenantID, cid, secret)
+	const rid, corr = "0f8fad5b-d9cb-469f-a165-70867728950e", "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+	cases := map[string]struct {
+		reason string
+		hdr    map[string]string
+		status int
+		want   LogEntry
+	}{
+		"All": {
+			reason: "the three headers: answered, logged, ids echoed",
+			hdr:    map[string]string{"MS-RequestId": rid, "MS-CorrelationId": corr},
+			status: 200, want: LogEntry{RequestID: rid, CorrelationID: corr, ContractVersion: true},
+		},
+		"NoContractVersion": {
+			reason: "MS-Contract-Version is required: 400 in Partner Center's error shape",
+			hdr:    map[string]string{"MS-RequestId": rid, "MS-CorrelationId": corr, "MS-Contract-Version": ""},
+			status: 400, want: LogEntry{RequestID: rid, CorrelationID: corr},
+		},
+		"NotGUIDs": {
+			reason: "ids that are not GUIDs are not logged as sent",
+			hdr:    map[string]string{"MS-RequestId": "secret-looking-value", "MS-CorrelationId": "x"},
+			status: 200, want: LogEntry{RequestID: "not a GUID", CorrelationID: "not a GUID", ContractVersion: true},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := e.pc(t, tok, "/customers?size=1", tc.hdr)
+			if r.status != tc.status {
+				t.Fatalf("%s: %d %s", tc.reason, r.status, r.body)
+			}
+			if r.status != 200 {
+				if diff := cmp.Diff([]string{"code", "data", "description", "source"}, keysOf(r.json(t))); diff != "" {
+					t.Errorf("%s: error keys -want, +got:\n%s", tc.reason, diff)
+				}
+			}
+			if got := r.header.Get("MS-RequestId"); got != tc.hdr["MS-RequestId"] {
+				t.Errorf("%s: MS-RequestId echoed as %q", tc.reason, got)
+			}
+			le := lastLogEntry(t, e, logPath)
+			got := LogEntry{RequestID: le.RequestID, CorrelationID: le.CorrelationID, ContractVersion: le.ContractVersion}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s: log entry -want, +got:\n%s", tc.reason, diff)
+			}
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "secret-looking-value") {
+				t.Errorf("a header value other than an id is in the request log")
 			}
 		})
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	guid "github.com/google/uuid"
 )
 
 // A LogEntry is one line of the request log.
@@ -25,6 +27,23 @@ type LogEntry struct {
 	Status int       `json:"status"` // 0: the connection was reset without an answer
 	Tenant string    `json:"tenant"` // the tenant of the token, or of the sign-in path
 	MS     float64   `json:"ms"`
+	// The Partner Center request headers (https://learn.microsoft.com/en-us/partner-center/developer/headers):
+	// the two ids when they are GUIDs ("not a GUID" otherwise: the log never holds other
+	// header values), and whether MS-Contract-Version was sent.
+	RequestID       string `json:"requestId,omitempty"`
+	CorrelationID   string `json:"correlationId,omitempty"`
+	ContractVersion bool   `json:"contractVersion,omitempty"`
+}
+
+// logID is a request id header as the log records it: a GUID, or that it was not one.
+func logID(v string) string {
+	if v == "" {
+		return ""
+	}
+	if _, err := guid.Parse(v); err != nil || len(v) != 36 {
+		return "not a GUID"
+	}
+	return strings.ToLower(v)
 }
 
 type requestLog struct {
@@ -110,7 +129,9 @@ func (s *Sandbox) logRequests(next http.Handler) http.Handler {
 		}
 		defer func() {
 			s.log.write(LogEntry{Time: start.UTC(), Method: r.Method, Path: path, Status: sw.status, Tenant: requestTenant(r),
-				MS: math.Round(float64(time.Since(start).Microseconds())) / 1000})
+				MS:        math.Round(float64(time.Since(start).Microseconds())) / 1000,
+				RequestID: logID(r.Header.Get("MS-RequestId")), CorrelationID: logID(r.Header.Get("MS-CorrelationId")),
+				ContractVersion: r.Header.Get("MS-Contract-Version") != ""})
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -41,6 +41,14 @@ type Options struct {
 
 	Faults Faults
 
+	// PageSize caps the items of a Partner Center page, whatever size the client asks; 0
+	// means DefaultPageSize.
+	PageSize int
+	// UtilizationReady serves Azure utilization at once. Otherwise the first request of
+	// each subscription and period answers 204 No Content with Retry-After: 1 (not ready
+	// yet), as Partner Center documents it may.
+	UtilizationReady bool
+
 	// ActionsSubject is the sub claim of the GitHub Actions issuer's tokens; empty means
 	// DefaultActionsSubject (the subject the operator app's federated credential trusts).
 	ActionsSubject string
@@ -75,6 +83,7 @@ type Sandbox struct {
 	verifiedN atomic.Int64 // entries stored since the last clear
 
 	mu       sync.Mutex
+	asked    map[string]bool // utilization periods asked for: the first ask is not ready
 	st       *state
 	actions  *signer // the GitHub Actions issuer's key; nil until first used
 	job      actionsJob
@@ -382,7 +391,7 @@ func (s *Sandbox) handler() http.Handler {
 			mux.ServeHTTP(w, r)
 		}
 	})
-	logged := s.logRequests(s.faults.middleware(s.onServed(byHost)))
+	logged := s.logRequests(s.faults.middleware(s.onServed(rewriteBodies(byHost))))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodConnect {
 			s.serveConnect(w, r)
