@@ -73,6 +73,8 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 	// Digests cover IDs and dates the sandbox chose; their presence and form are checked, not
 	// their value.
 	got = digestRE.ReplaceAllString(got, "sha256:${DIGEST}")
+	// verify's MS-CorrelationId is fresh on every run.
+	got = correlationRE.ReplaceAllString(got, "${1}$${CORRELATION_ID}")
 	path := filepath.Join(goldenDir, args[1])
 	if *update {
 		ts.Check(os.MkdirAll(filepath.Dir(path), 0o755))
@@ -90,6 +92,7 @@ func cmdGolden(ts *testscript.TestScript, neg bool, args []string) {
 
 var (
 	digestRE       = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
+	correlationRE  = regexp.MustCompile(`("correlationId": "|name="MS-CorrelationId" value="|MS-CorrelationId )[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	durationRE     = regexp.MustCompile(`(\s|\()(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?(?:ns|µs|ms|s)\b`)
 	jsonDurationRE = regexp.MustCompile(`"durationNs": \d+`)
 	junitTimeRE    = regexp.MustCompile(`time="[0-9.]+"`)

@@ -22,6 +22,8 @@ type sandboxCmd struct {
 	State      string `type:"path" placeholder:"FILE" help:"Load state from FILE if it exists and save it there on exit."`
 
 	OIDCTokenLifetime string `name:"oidc-token-lifetime" placeholder:"DURATION" help:"Lifetime of the GitHub Actions OIDC issuer's tokens (default 5m, as GitHub's)."`
+	PageSize          int    `placeholder:"N" help:"Items per Partner Center page at most, whatever size is asked (default 5, so that usage crosses pages)."`
+	UtilizationReady  bool   `help:"Serve Azure utilization at once, without the 204 Retry-After: 1 the first request of each period gets."`
 
 	Latency        string   `placeholder:"DURATION" help:"Fault: delay every request (e.g. 200ms)."`
 	Rate429        float64  `name:"rate-429" placeholder:"P" help:"Fault: answer this share of requests (0..1) with 429 and Retry-After."`
@@ -63,7 +65,10 @@ func (c *sandboxCmd) faults() (sandbox.Faults, error) {
 func (c *sandboxCmd) options() (sandbox.Options, error) {
 	f, err := c.faults()
 	o := sandbox.Options{Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed, StateFile: c.State,
-		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f}
+		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f, PageSize: c.PageSize, UtilizationReady: c.UtilizationReady}
+	if c.PageSize < 0 {
+		err = errors.Join(err, fmt.Errorf("--page-size must not be negative"))
+	}
 	if c.OIDCTokenLifetime != "" {
 		d, perr := sandbox.ParseDuration(c.OIDCTokenLifetime)
 		if perr == nil && d <= 0 {

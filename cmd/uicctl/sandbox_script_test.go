@@ -141,6 +141,8 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 	fs.StringVar(&c.ReplicationLag, "replication-lag", "", "")
 	fs.StringVar(&c.ClockOffset, "clock-offset", "", "")
 	fs.StringVar(&c.OIDCTokenLifetime, "oidc-token-lifetime", "", "")
+	fs.IntVar(&c.PageSize, "page-size", 0, "")
+	fs.BoolVar(&c.UtilizationReady, "utilization-ready", false, "")
 	scope := fs.String("fault-scope", "", "comma-separated services")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sandbox start: %v", err)

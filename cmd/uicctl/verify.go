@@ -11,6 +11,7 @@ import (
 	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/partnercenter"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
 	"github.com/useitcloud/uicctl/pkg/verify"
@@ -98,7 +99,9 @@ func (c *verifyCmd) Run(app *App) error {
 	writeErrs := make([]error, len(fleet.Tenants))
 	parallel(app, len(fleet.Tenants), func(i int) {
 		t := fleet.Tenants[i]
-		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs, WithPlan: c.WithPlan, Drift: drift}
+		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs, WithPlan: c.WithPlan, Drift: drift,
+			CorrelationID: partnercenter.NewCorrelationID()}
+		app.Log.Debug("partner center calls of this tenant carry one correlation id", "path", t.Path, "MS-CorrelationId", in.CorrelationID)
 		if t.Partner != nil {
 			in.Secrets, in.SecretsErr = secrets.Read(app.Ctx, t.SecretsPath)
 		}

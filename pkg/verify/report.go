@@ -109,13 +109,24 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Time       string           `xml:"time,attr"`
+	Properties *junitProperties `xml:"properties,omitempty"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+// junitProperties carry the tenant's MS-CorrelationId, for a support case.
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -140,6 +151,9 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	var all time.Duration
 	for _, t := range r.Tenants {
 		s := junitSuite{Name: t.Name}
+		if t.CorrelationID != "" {
+			s.Properties = &junitProperties{Property: []junitProperty{{Name: "MS-CorrelationId", Value: t.CorrelationID}}}
+		}
 		var total time.Duration
 		for _, c := range t.Checks {
 			jc := junitCase{Name: c.Name, Classname: t.Name, Time: seconds(c.Duration)}

@@ -52,9 +52,12 @@ type Check struct {
 
 // Tenant is the checks of one tenant.
 type Tenant struct {
-	Name   string  `json:"name"`
-	Path   string  `json:"path"`
-	Checks []Check `json:"checks"`
+	Name string `json:"name"`
+	Path string `json:"path"`
+	// CorrelationID is the MS-CorrelationId of the run's Partner Center calls for this
+	// tenant: what Microsoft support asks for.
+	CorrelationID string  `json:"correlationId,omitempty"`
+	Checks        []Check `json:"checks"`
 }
 
 // Worst is the worst status of the tenant's checks (skip counts as pass).
@@ -87,6 +90,9 @@ type Input struct {
 	// application.displayName"). Nil leaves the check out; WithPlan without Drift skips it.
 	Drift    func(ctx context.Context, t *spec.Tenant) (pending []string, err error)
 	WithPlan bool
+	// CorrelationID is the MS-CorrelationId of the tenant's Partner Center calls; empty: a
+	// fresh one.
+	CorrelationID string
 }
 
 // Rotation is the refresh token the last redemption returned, for --write-back.
@@ -112,6 +118,10 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 	p := in.Tenant.Partner
 	if p != nil {
 		t.Name = p.Name
+		t.CorrelationID = in.CorrelationID
+		if t.CorrelationID == "" {
+			t.CorrelationID = partnercenter.NewCorrelationID()
+		}
 	}
 	failed := false
 	run := func(name string, f func() (Status, string, string)) {
@@ -213,7 +223,7 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		return Pass, "redeemed with MFA", ""
 	})
-	pc := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: access}
+	pc := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: access, CorrelationID: t.CorrelationID}
 	run(CheckCustomers, func() (Status, string, string) {
 		n, total, err := pc.Customers(ctx, 100)
 		if err != nil {
@@ -222,6 +232,10 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		return Pass, fmt.Sprintf("%d customers on the first page, %d in total", n, total), ""
 	})
 	run(CheckUsage, func() (Status, string, string) {
+		// The usage calls' budget: Azure utilization's "not ready" (204) is waited for
+		// within it, never beyond.
+		ctx, cancel := context.WithTimeout(ctx, usageTimeout)
+		defer cancel()
 		switch p.Verify.Usage {
 		case "", "unbilled":
 			n, err := pc.UnbilledLineItems(ctx, p.Verify.Currency)
@@ -265,7 +279,7 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		if err != nil {
 			return Fail, "heuristic: no app-only Partner Center token: " + err.Error(), hintOf(err)
 		}
-		app := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: tok}
+		app := &partnercenter.Client{HTTP: in.HTTP, Base: in.Cloud.PartnerCenter, Token: tok, CorrelationID: t.CorrelationID}
 		if _, _, err := app.Customers(ctx, 1); err != nil {
 			var ae *partnercenter.APIError
 			if errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized) {
@@ -292,6 +306,10 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 	}
 	return t, rot
 }
+
+// usageTimeout bounds the usage check's Partner Center calls, retries and 204 waits
+// included.
+const usageTimeout = 10 * time.Minute
 
 // billingExportTimeout bounds the billing-export usage check, polls included: an export
 // still running then fails the check (Graph exports take seconds to minutes).
