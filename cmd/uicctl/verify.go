@@ -12,17 +12,22 @@ import (
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
+	fleetreport "github.com/useitcloud/uicctl/pkg/report"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
 	"github.com/useitcloud/uicctl/pkg/verify"
 )
 
 type verifyCmd struct {
-	Paths     []string `arg:"" optional:"" name:"path" help:"partner.yaml files or folders searched for them (default: .)."`
-	JUnit     string   `name:"junit" placeholder:"FILE" help:"Also write a JUnit XML report to FILE (a testsuite per tenant, a testcase per check)."`
-	Strict    bool     `help:"Exit 2 on warnings too."`
-	WriteBack bool     `help:"Store the rotated refresh token and its last-used time in each secrets file."`
-	WithPlan  bool     `help:"Also plan each tenant (needs operator credentials) and fail on configuration drift."`
+	Paths        []string `arg:"" optional:"" name:"path" help:"partner.yaml files or folders searched for them (default: .)."`
+	JUnit        string   `name:"junit" placeholder:"FILE" help:"Also write a JUnit XML report to FILE (a testsuite per tenant, a testcase per check)."`
+	Strict       bool     `help:"Exit 2 on warnings too."`
+	WriteBack    bool     `help:"Store the rotated refresh token and its last-used time in each secrets file."`
+	WithPlan     bool     `help:"Also plan each tenant (needs operator credentials) and fail on configuration drift."`
+	State        string   `name:"state" placeholder:"FILE" help:"Read and update FILE, each tenant's last statuses and deadlines (JSON without secrets, to commit): --html shows since when, --notify what changed."`
+	HTML         string   `name:"html" placeholder:"FILE" help:"Also write a self-contained HTML report to FILE: to-do list, expiry timeline, tenants worst first."`
+	Notify       []string `name:"notify" placeholder:"URL" sep:"none" help:"After the run, post what changed since --state to this webhook (repeatable; default $UICCTL_NOTIFY_URL). The URL is a secret and is never shown."`
+	NotifyFormat string   `name:"notify-format" enum:"teams,slack,json,auto" default:"auto" help:"Notification format: teams (Workflows, Adaptive Card), slack (Block Kit), json; auto picks it by the URL's host."`
 }
 
 // verifyFailed ends verify with exit 2 after the report was written.
@@ -45,6 +50,10 @@ func (c *verifyCmd) Run(app *App) error {
 		if err := reportfile.Check(c.JUnit, reportfile.JUnit); err != nil {
 			return err
 		}
+	}
+	out, err := c.outputs(app)
+	if err != nil {
+		return err
 	}
 	fleet, err := loadFleet(app, c.Paths)
 	if err != nil {
@@ -122,7 +131,9 @@ func (c *verifyCmd) Run(app *App) error {
 	case "json":
 		err = verify.WriteJSON(app.Stdout, r)
 	default:
-		err = verify.WriteText(app.Stdout, r)
+		if err = verify.WriteText(app.Stdout, r); err == nil {
+			err = fleetreport.WriteTodoText(app.Stdout, fleetreport.NewTodo(r))
+		}
 	}
 	if err != nil {
 		return err
@@ -147,6 +158,9 @@ func (c *verifyCmd) Run(app *App) error {
 		if err := reportfile.Write(c.JUnit, reportfile.JUnit, b.Bytes()); err != nil {
 			return err
 		}
+	}
+	if err := out.write(app, r, now); err != nil {
+		return err
 	}
 	for _, err := range writeErrs {
 		if err != nil {

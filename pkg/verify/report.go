@@ -72,14 +72,18 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	s := r.Summary
+	fmt.Fprintln(tw, SummaryLine(r.Summary))
+	return tw.Flush()
+}
+
+// SummaryLine is the fleet's summary in one line, as the text report ends.
+func SummaryLine(s Summary) string {
 	noun := "tenants"
 	if s.Tenants == 1 {
 		noun = "tenant"
 	}
-	fmt.Fprintf(tw, "%d %s: %d passed, %d with warnings, %d failed (checks: %d pass, %d warn, %d fail, %d skip)\n",
+	return fmt.Sprintf("%d %s: %d passed, %d with warnings, %d failed (checks: %d pass, %d warn, %d fail, %d skip)",
 		s.Tenants, noun, s.TenantsPassed, s.TenantsWarned, s.TenantsFailed, s.Pass, s.Warn, s.Fail, s.Skip)
-	return tw.Flush()
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

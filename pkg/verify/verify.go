@@ -58,6 +58,22 @@ type Tenant struct {
 	// tenant: what Microsoft support asks for.
 	CorrelationID string  `json:"correlationId,omitempty"`
 	Checks        []Check `json:"checks"`
+	// Expiry is what the run learnt of the tenant's deadlines, for pkg/report's state file
+	// and timeline. Not in the JSON report: the state file carries it.
+	Expiry Expiry `json:"-"`
+}
+
+// Expiry holds the dates a tenant's credentials stop working, zero when unknown. None of
+// them is secret.
+type Expiry struct {
+	// ClientSecretEnd is the stored client secret's endDateTime; RenewBefore is the spec's
+	// application.clientSecret.renewBefore (verify warns from End-RenewBefore on).
+	ClientSecretEnd time.Time
+	RenewBefore     time.Duration
+	// RefreshTokenLastUse is the later of the token's issue and last use (now when this run
+	// redeemed it): the 90 idle days and the consent maxAge count from it.
+	RefreshTokenLastUse time.Time
+	ConsentMaxAge       time.Duration
 }
 
 // Worst is the worst status of the tenant's checks (skip counts as pass).
@@ -122,6 +138,8 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		if t.CorrelationID == "" {
 			t.CorrelationID = partnercenter.NewCorrelationID()
 		}
+		t.Expiry.RenewBefore = time.Duration(p.Application.ClientSecret.RenewBefore)
+		t.Expiry.ConsentMaxAge = time.Duration(p.PartnerCenter.Consent.MaxAge)
 	}
 	failed := false
 	run := func(name string, f func() (Status, string, string)) {
@@ -139,6 +157,16 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		now = time.Now()
 	}
 	f := in.Secrets
+	if f != nil {
+		t.Expiry.ClientSecretEnd = f.ClientSecret.EndDateTime
+		t.Expiry.RefreshTokenLastUse = f.RefreshToken.IssuedAt
+		if f.RefreshToken.LastUsedAt.After(t.Expiry.RefreshTokenLastUse) {
+			t.Expiry.RefreshTokenLastUse = f.RefreshToken.LastUsedAt
+		}
+		if f.RefreshToken.Value.IsZero() {
+			t.Expiry.RefreshTokenLastUse = time.Time{}
+		}
+	}
 
 	run(CheckSpec, func() (Status, string, string) {
 		switch {
@@ -207,6 +235,7 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		access = a
 		rot = &Rotation{RefreshToken: secrets.NewValue(rotated), LastUsedAt: now}
+		t.Expiry.RefreshTokenLastUse = now
 		if !claims.MFA() {
 			return Fail, "the Partner Center token has no MFA claim (the consent account signed in without MFA)", "turn MFA on for the consent account and run uicctl consent again"
 		}
