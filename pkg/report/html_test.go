@@ -18,6 +18,9 @@ func TestWriteHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
+	if !IsHTML(b.Bytes()) || IsHTML([]byte("<!DOCTYPE html><title>other</title>")) {
+		t.Errorf("IsHTML tells a verify report from another page wrongly")
+	}
 	tests := map[string]struct {
 		reason string
 		re     string

@@ -96,6 +96,9 @@ func TestNextState(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("the same run encodes differently:\n%s\n%s", a, b)
 	}
+	if !IsState(a) || IsState([]byte(`{"format_version": 1, "tenants": []}`)) {
+		t.Errorf("IsState tells a state file from a plan file wrongly")
+	}
 	p := filepath.Join(t.TempDir(), "state.json")
 	os.WriteFile(p, a, 0o644)
 	back, err := ReadState(p)
