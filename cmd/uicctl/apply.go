@@ -66,8 +66,12 @@ func (c *applyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	vault, err := vaultClient(app, fleet.Tenants)
+	if err != nil {
+		return err
+	}
 	var progressMu sync.Mutex
-	x := apply.New(apply.Options{Cloud: cl, Graph: graph, Now: clock(), Progress: func(tenant, step string) {
+	x := apply.New(apply.Options{Cloud: cl, Graph: graph, Vault: vault, Now: clock(), Progress: func(tenant, step string) {
 		progressMu.Lock()
 		defer progressMu.Unlock()
 		fmt.Fprintf(app.Stderr, "uicctl: %s: %s\n", tenant, step)

@@ -47,11 +47,11 @@ func startE2E(tb testing.TB, opts sandbox.Options) *e2e {
 func (e *e2e) fleet(tb testing.TB) string {
 	fleet := filepath.Join(tb.TempDir(), "fleet")
 	os.MkdirAll(fleet, 0o755)
-	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{e.id.Recipient().String()})), 0o644)
+	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{e.id.Recipient().String()}, "")), 0o644)
 	for _, tn := range e.sb.World().Tenants {
 		tdir := filepath.Join(fleet, "tenants", tn.Name)
 		os.MkdirAll(tdir, 0o755)
-		os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tn.Name, tn.TenantID)), 0o644)
+		os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tn.Name, tn.TenantID, "")), 0o644)
 	}
 	return fleet
 }
@@ -96,8 +96,8 @@ func newFleetFor(t testing.TB, root string, tenant sandbox.Tenant, id *age.X2551
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()})), 0o644)
-	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID)), 0o644)
+	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()}, "")), 0o644)
+	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID, "")), 0o644)
 	return fleet
 }
 

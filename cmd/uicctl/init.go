@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"filippo.io/age"
@@ -21,6 +22,8 @@ type initCmd struct {
 	Name         string   `help:"Add a tenant with this name (lower-case letters, digits, dashes)."`
 	TenantID     string   `name:"tenant-id" placeholder:"GUID" help:"The tenant's ID (Partner Center > Organization profile > Microsoft ID); needed with --name."`
 	AgeRecipient []string `name:"age-recipient" placeholder:"age1..." help:"Who can decrypt the secrets files; default: the public keys in your sops age key file."`
+	KeyVault     string   `name:"key-vault" placeholder:"URL" help:"Deliver the tenant's credentials to this Azure Key Vault (delivery.keyVault in its partner.yaml); with --name."`
+	SopsAzureKV  string   `name:"sops-azure-kv" placeholder:"KEY_URL" help:"Encrypt the secrets files (also) with this Azure Key Vault key, https://VAULT.vault.azure.net/keys/NAME[/VERSION], so CI signed in to Azure needs no age key (.sops.yaml)."`
 }
 
 // initError is a scaffolding request that cannot be carried out.
@@ -39,6 +42,19 @@ func (c *initCmd) Run(app *App) error {
 	if c.TenantID != "" && !spec.ValidGUID(c.TenantID) {
 		return &initError{"--tenant-id is not a GUID", "the Microsoft ID from Partner Center > Organization profile"}
 	}
+	if c.KeyVault != "" {
+		if c.Name == "" {
+			return &initError{"--key-vault goes with --name", "uicctl init DIR --name contoso --tenant-id <GUID> --key-vault https://contoso-uic.vault.azure.net/"}
+		}
+		u, msg := spec.NormalizeVaultURL(c.KeyVault)
+		if msg != "" {
+			return &initError{"--key-vault: " + msg, "the vault's URI from the portal (Overview > Vault URI), such as https://contoso-uic.vault.azure.net/"}
+		}
+		c.KeyVault = u
+	}
+	if c.SopsAzureKV != "" && !azureKeyURLRE.MatchString(c.SopsAzureKV) {
+		return &initError{"--sops-azure-kv is not a Key Vault key URL", "https://VAULT.vault.azure.net/keys/NAME, optionally followed by /VERSION (az keyvault key show --query key.kid)"}
+	}
 	for _, r := range c.AgeRecipient {
 		if _, err := age.ParseX25519Recipient(r); err != nil {
 			return &initError{"--age-recipient is not an age public key", "an age recipient starts with age1; age-keygen -y KEYFILE prints yours"}
@@ -55,16 +71,16 @@ func (c *initCmd) Run(app *App) error {
 		if len(recipients) == 0 {
 			recipients = defaultRecipients(app)
 		}
-		if len(recipients) == 0 {
+		if len(recipients) == 0 && c.SopsAzureKV == "" {
 			return &initError{"no age recipient for .sops.yaml",
-				"pass --age-recipient age1... (age-keygen -o key.txt creates a key pair; keep key.txt out of the repository)"}
+				"pass --age-recipient age1... (age-keygen -o key.txt creates a key pair; keep key.txt out of the repository), or --sops-azure-kv KEY_URL"}
 		}
-		files = append(files, scaffoldFile{".sops.yaml", 0o644, sopsTemplate(recipients)})
+		files = append(files, scaffoldFile{".sops.yaml", 0o644, sopsTemplate(recipients, c.SopsAzureKV)})
 	} else {
 		files = append(files, scaffoldFile{".sops.yaml", 0o644, ""}) // kept as it is
 	}
 	if c.Name != "" {
-		content := partnerTemplate(c.Name, strings.ToLower(c.TenantID))
+		content := partnerTemplate(c.Name, strings.ToLower(c.TenantID), c.KeyVault)
 		if _, diags := spec.Parse("partner.yaml", []byte(content)); len(diags) > 0 {
 			return fmt.Errorf("cannot scaffold a valid partner.yaml: %s", diags[0])
 		}
@@ -143,8 +159,11 @@ func defaultRecipients(app *App) []string {
 	return out
 }
 
-func sopsTemplate(recipients []string) string {
-	return `# sops creation rules: who can decrypt the tenants' secrets files.
+// azureKeyURLRE is a Key Vault key URL as sops's azure_keyvault takes it.
+var azureKeyURLRE = regexp.MustCompile(`^https://[A-Za-z0-9.-]+(:[0-9]+)?/keys/[0-9A-Za-z-]{1,127}(/[0-9a-fA-F]{32})?$`)
+
+func sopsTemplate(recipients []string, azureKey string) string {
+	s := `# sops creation rules: who can decrypt the tenants' secrets files.
 # To add a person or a CI key, append its age recipient below, then re-encrypt every file:
 #   sops updatekeys tenants/*/secrets.sops.yaml
 creation_rules:
@@ -152,11 +171,36 @@ creation_rules:
     # Only the secret values are encrypted: keyIds, dates and the account stay readable in
     # reviews and for uicctl validate without keys (docs/secrets.md).
     encrypted_regex: ^value$
-    age: >-
-      ` + strings.Join(recipients, ",\n      ") + "\n"
+`
+	if azureKey != "" {
+		s += `    # An Azure Key Vault key wraps the data key: whoever signs in to Azure with the Key
+    # Vault Crypto User role on it decrypts (CI by OIDC, no key file; docs/keyvault.md).
+    azure_keyvault: ` + azureKey + "\n"
+	}
+	if len(recipients) > 0 {
+		s += "    age: >-\n      " + strings.Join(recipients, ",\n      ") + "\n"
+	}
+	return s
 }
 
-func partnerTemplate(name, tenantID string) string {
+func partnerTemplate(name, tenantID, keyVault string) string {
+	delivery := `# delivery:
+#   keyVault:
+#     url: https://` + name + `-uic.vault.azure.net/
+`
+	if keyVault != "" {
+		delivery = `# The four credentials are also delivered to this vault (docs/keyvault.md); the names are
+# the defaults.
+delivery:
+  keyVault:
+    url: ` + keyVault + `
+    # names:
+    #   tenantId: uic-` + name + `-tenant-id
+    #   clientId: uic-` + name + `-client-id
+    #   clientSecret: uic-` + name + `-client-secret
+    #   refreshToken: uic-` + name + `-refresh-token
+`
+	}
 	return `# Desired Entra and Partner Center configuration of ` + name + `.
 # Reference: docs/partner-yaml.md. Editor support: uicctl schema > partner.schema.json
 apiVersion: uicctl/v1
@@ -184,7 +228,7 @@ tenantId: ` + tenantID + `
 #   usage: unbilled
 #   currency: USD
 # secrets: secrets.sops.yaml
-`
+` + delivery
 }
 
 const gitignoreTemplate = `# Never commit decrypted secrets or private keys.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +10,11 @@ import (
 	"time"
 
 	"github.com/useitcloud/uicctl/internal/reportfile"
+	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/keyvault"
 	"github.com/useitcloud/uicctl/pkg/plan"
-	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
@@ -124,6 +124,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		now = testOnlyNow
 	}
 	var client *entra.Client
+	var vault *keyvault.Client
 	needGraph := false
 	for _, t := range fleet.Tenants {
 		needGraph = needGraph || t.Partner != nil
@@ -133,7 +134,11 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		if client, err = graphClient(app); err != nil {
 			return nil, err
 		}
+		if vault, err = vaultClient(app, fleet.Tenants); err != nil {
+			return nil, err
+		}
 	}
+	x := apply.New(apply.Options{Graph: client, Vault: vault, Now: now})
 	progress := newProgress(app, len(fleet.Tenants))
 	out := make([]plan.Tenant, len(fleet.Tenants))
 	sem := make(chan struct{}, app.Parallelism)
@@ -143,7 +148,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = planTenant(app.Ctx, client, t, fleet, now())
+			out[i] = planTenant(app.Ctx, x, t, fleet)
 			progress.done()
 		})
 	}
@@ -155,7 +160,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 	return plan.New(out), nil
 }
 
-func planTenant(ctx context.Context, client *entra.Client, t *spec.Tenant, fleet *spec.Fleet, now time.Time) plan.Tenant {
+func planTenant(ctx context.Context, x *apply.Executor, t *spec.Tenant, fleet *spec.Fleet) plan.Tenant {
 	res := plan.Tenant{Name: spec.ShardKey(*t), Path: t.Path}
 	if t.Partner == nil {
 		n := 0
@@ -177,41 +182,33 @@ func planTenant(ctx context.Context, client *entra.Client, t *spec.Tenant, fleet
 		}
 		return res
 	}
-	sec, err := readSecretsMeta(ctx, t.SecretsPath)
-	if err != nil {
-		return fail(err)
-	}
-	q := entra.Query{UniqueName: p.Application.UniqueName, AppID: p.Application.AppID, KnownAppID: sec.ClientID}
-	for _, perm := range p.Application.Permissions {
-		q.ResourceAppIDs = append(q.ResourceAppIDs, perm.ResourceAppID)
-	}
-	obs, err := client.Observe(ctx, p.TenantID, q)
-	if err != nil {
-		return fail(err)
-	}
-	tp, err := plan.Compute(plan.Input{Name: p.Name, Path: t.Path, Spec: p, Secrets: sec, Observed: obs, Now: now})
+	// The same observation and computation as apply's, so what plan shows is what apply does.
+	tp, _, _, err := x.Plan(ctx, t)
 	if err != nil {
 		return fail(err)
 	}
 	return tp
 }
 
-// readSecretsMeta reads what plan needs from the secrets file: identifiers and dates, never
-// a value (plan.Secrets has no field for one). A missing file is a tenant not applied yet.
-func readSecretsMeta(ctx context.Context, path string) (plan.Secrets, error) {
-	f, err := secrets.Read(ctx, path)
-	var nf *secrets.NotFoundError
-	if errors.As(err, &nf) {
-		return plan.Secrets{}, nil
+// vaultClient is the Key Vault client when a tenant delivers to a vault (nil otherwise),
+// signed in as the operator like Graph.
+func vaultClient(app *App, tenants []spec.Tenant) (*keyvault.Client, error) {
+	need := false
+	for _, t := range tenants {
+		need = need || (t.Partner != nil && t.Partner.Delivery != nil && t.Partner.Delivery.KeyVault != nil)
 	}
+	if !need {
+		return nil, nil
+	}
+	cl, err := cloud.Lookup(app.Cloud)
 	if err != nil {
-		return plan.Secrets{}, err
+		return nil, err
 	}
-	return plan.Secrets{
-		Found: true, ClientID: f.ClientID,
-		SecretKeyID: f.ClientSecret.KeyID, SecretEnd: f.ClientSecret.EndDateTime,
-		HasRefreshToken: !f.RefreshToken.Value.IsZero(), TokenIssued: f.RefreshToken.IssuedAt, TokenAccount: f.RefreshToken.Account,
-	}, nil
+	cred, err := entra.NewCredential(cl)
+	if err != nil {
+		return nil, err
+	}
+	return keyvault.New(cred, keyvault.Options{Notify: func(msg string) { fmt.Fprintf(app.Stderr, "uicctl: %s\n", msg) }}), nil
 }
 
 // progress shows "planned N/M tenants" on stderr when it is a terminal; nothing otherwise,

@@ -138,6 +138,8 @@ func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 		if len(t.Accounts) > 0 {
 			ts.Setenv(fmt.Sprintf("CONSENT_UPN_%d", i), t.Accounts[0].UPN)
 		}
+		ts.Setenv(fmt.Sprintf("VAULT_URL_%d", i), t.KeyVault.URL)
+		ts.Setenv(fmt.Sprintf("SOPS_KEY_URL_%d", i), t.KeyVault.SopsKey)
 	}
 	id, err := age.GenerateX25519Identity()
 	ts.Check(err)
@@ -169,20 +171,30 @@ func newGraphCaller(sb *sandbox.Sandbox, tenant string) (*graphCaller, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, cid, secret := sb.Operator()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cid}, "client_secret": {secret}, "scope": {"https://graph.microsoft.com/.default"}}
-	resp, err := hc.PostForm(sb.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
+	tok, err := operatorToken(sb, hc, tenant, "https://graph.microsoft.com/.default")
 	if err != nil {
 		return nil, err
+	}
+	return &graphCaller{hc: hc, token: tok, baseURL: sb.URL() + "/graph/v1.0"}, nil
+}
+
+// operatorToken gets a client-credentials token of the sandbox's operator app for scope in
+// tenant.
+func operatorToken(sb *sandbox.Sandbox, hc *http.Client, tenant, scope string) (string, error) {
+	_, cid, secret := sb.Operator()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {cid}, "client_secret": {secret}, "scope": {scope}}
+	resp, err := hc.PostForm(sb.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
+	if err != nil {
+		return "", err
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		return nil, fmt.Errorf("operator token for %s: status %d", tenant, resp.StatusCode)
+		return "", fmt.Errorf("operator token for %s: status %d", tenant, resp.StatusCode)
 	}
-	return &graphCaller{hc: hc, token: tok.AccessToken, baseURL: sb.URL() + "/graph/v1.0"}, nil
+	return tok.AccessToken, nil
 }
 
 func (g *graphCaller) do(method, path string, body any) (int, []byte, error) {

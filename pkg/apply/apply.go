@@ -12,6 +12,7 @@ import (
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/keyvault"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
 	"github.com/useitcloud/uicctl/pkg/plan"
 	"github.com/useitcloud/uicctl/pkg/secrets"
@@ -38,6 +39,9 @@ type Graph interface {
 type Options struct {
 	Cloud cloud.Cloud
 	Graph Graph
+	// Vault delivers the credentials of tenants whose spec has delivery.keyVault; nil when
+	// no tenant has one.
+	Vault *keyvault.Client
 	// HTTP is the client for token requests that prove a new secret; nil: the default.
 	HTTP *http.Client
 	// Now is the clock plans are computed with; nil: time.Now.
@@ -129,8 +133,25 @@ func (x *Executor) Plan(ctx context.Context, t *spec.Tenant) (plan.Tenant, *plan
 	if err != nil {
 		return plan.Tenant{}, nil, nil, err
 	}
-	tp, err := plan.Compute(plan.Input{Name: p.Name, Path: t.Path, Spec: p, Secrets: meta, Observed: obs, Now: x.o.Now()})
+	vault, err := x.observeVault(ctx, p, sf)
+	if err != nil {
+		return plan.Tenant{}, nil, nil, err
+	}
+	tp, err := plan.Compute(plan.Input{Name: p.Name, Path: t.Path, Spec: p, Secrets: meta, Observed: obs, Vault: vault, Now: x.o.Now()})
 	return tp, obs, sf, err
+}
+
+// observeVault compares the tenant's vault with its secrets file (in memory; the plan only
+// learns whether they differ). nil without delivery.keyVault.
+func (x *Executor) observeVault(ctx context.Context, p *spec.Partner, sf *secrets.File) (*plan.Vault, error) {
+	if p.Delivery == nil || p.Delivery.KeyVault == nil {
+		return nil, nil
+	}
+	if x.o.Vault == nil {
+		return nil, errors.New("delivery.keyVault is set but no Key Vault client was configured")
+	}
+	kv := p.Delivery.KeyVault
+	return x.o.Vault.Observe(ctx, kv.URL, plan.VaultWants(p, Meta(sf)), keyvault.FileValues(p.TenantID, sf))
 }
 
 // Meta is what a plan may know of a secrets file: identifiers and dates, never a value.
@@ -281,7 +302,7 @@ func (r *tenantRun) done(c plan.Change, step string) {
 }
 
 func (r *tenantRun) execute(ctx context.Context) error {
-	steps := []func(context.Context) error{r.application, r.servicePrincipal, r.resourceSPs, r.grants, r.appRoles, r.adminAgents, r.clientSecret, r.removals}
+	steps := []func(context.Context) error{r.application, r.servicePrincipal, r.resourceSPs, r.grants, r.appRoles, r.adminAgents, r.clientSecret, r.vault, r.removals}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -561,6 +582,61 @@ func (r *tenantRun) clientSecret(ctx context.Context) error {
 		r.x.o.Progress(r.p.Name, "proved the new client secret and removed the old one "+oldKeyID)
 	}
 	r.sf = &secrets.File{ClientID: r.appID, ClientSecret: secrets.ClientSecret{KeyID: np.KeyID, EndDateTime: end}}
+	return nil
+}
+
+// vault delivers the credentials to the tenant's Key Vault once the secrets file holds them
+// (the file is the source of truth, read again here: it has the client secret this run
+// created). With prune: true, older versions of a secret are disabled once the new one is
+// proven: a client secret by a token got with the value read back from the vault.
+func (r *tenantRun) vault(ctx context.Context) error {
+	changes := r.pending(plan.ObjVaultSecret)
+	if len(changes) == 0 {
+		return nil
+	}
+	sf, err := secrets.Read(ctx, r.t.SecretsPath)
+	if err != nil {
+		return fmt.Errorf("cannot read the secrets file to deliver it to the vault: %w", err)
+	}
+	kv := r.p.Delivery.KeyVault
+	written, err := r.x.o.Vault.Deliver(ctx, kv.URL, plan.VaultWants(r.p, Meta(sf)), keyvault.FileValues(r.p.TenantID, sf))
+	for _, w := range written {
+		c := plan.Change{Object: plan.ObjVaultSecret, Address: "vaultSecret[" + w.Key + "]", Action: plan.Update}
+		for _, ch := range changes {
+			if ch.Address == c.Address {
+				c = ch
+			}
+		}
+		what := "wrote a new version " + keyvault.ShortVersion(w.Version) + " of"
+		if !w.NewVersion {
+			what = "updated the attributes of"
+		}
+		r.done(c, fmt.Sprintf("%s secret %s in %s", what, w.Name, kv.URL))
+	}
+	if err != nil || !r.p.Application.Prune {
+		return err
+	}
+	for _, w := range written {
+		if !w.NewVersion {
+			continue
+		}
+		if w.Key == "clientSecret" {
+			val, _, err := r.x.o.Vault.Get(ctx, kv.URL, w.Name)
+			if err != nil {
+				return err
+			}
+			if err := r.prove(ctx, val.Reveal()); err != nil {
+				return fmt.Errorf("the client secret in the vault does not work yet, so its older versions stay enabled: %w", err)
+			}
+		}
+		n, err := r.x.o.Vault.DisableOlder(ctx, kv.URL, w.Name, w.Version)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			r.x.o.Progress(r.p.Name, fmt.Sprintf("disabled %d older version(s) of secret %s (prune: true)", n, w.Name))
+		}
+	}
 	return nil
 }
 

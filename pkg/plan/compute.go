@@ -22,7 +22,10 @@ type Input struct {
 	Spec       *spec.Partner
 	Secrets    Secrets
 	Observed   *Observed
-	Now        time.Time
+	// Vault is what was observed of the tenant's Key Vault (nil: no delivery.keyVault, or
+	// not observed).
+	Vault *Vault
+	Now   time.Time
 }
 
 // ComputeError is a tenant that cannot be planned from what was observed.
@@ -57,13 +60,21 @@ func Compute(in Input) (Tenant, error) {
 	c.clientSecret()
 	c.refreshToken()
 	c.appManagement()
+	c.vault(in.Vault)
 	sortChanges(c.out)
 	t.Changes = c.out
 	t.SpecDigest = digest(struct {
 		Spec    *spec.Partner
 		Secrets Secrets
 	}{p, in.Secrets})
-	t.ObservedDigest = digest(normalized(o))
+	if in.Vault != nil {
+		t.ObservedDigest = digest(struct {
+			Graph any
+			Vault *Vault
+		}{normalized(o), in.Vault})
+	} else {
+		t.ObservedDigest = digest(normalized(o))
+	}
 	return t, nil
 }
 
@@ -78,7 +89,7 @@ type computer struct {
 
 func (c *computer) add(ch Change) { c.out = append(c.out, ch) }
 
-var objectOrder = []string{ObjApplication, ObjServicePrincipal, ObjResourceSP, ObjGrant, ObjAppRole, ObjAdminAgents, ObjClientSecret, ObjRefreshToken, ObjAppManagement}
+var objectOrder = []string{ObjApplication, ObjServicePrincipal, ObjResourceSP, ObjGrant, ObjAppRole, ObjAdminAgents, ObjClientSecret, ObjRefreshToken, ObjAppManagement, ObjVaultSecret}
 
 func sortChanges(cs []Change) {
 	sort.SliceStable(cs, func(i, j int) bool {

@@ -15,6 +15,8 @@ type decoder struct {
 	file  string
 	diags []Diagnostic
 	pos   map[string]Pos // key path -> position of its value
+	// kvNode is delivery.keyVault, for checks made once the whole file is read.
+	kvNode *yaml.Node
 }
 
 func (d *decoder) add(n *yaml.Node, path, hint, format string, args ...any) {

@@ -139,6 +139,7 @@ func LoadFleet(files []string, parallelism int) *Fleet {
 	f := &Fleet{}
 	byName := map[string]int{}
 	byApp := map[string]int{}
+	vaultNames := map[string]string{}
 	for i, file := range files {
 		r := results[i]
 		t := Tenant{Path: file, Dir: filepath.Dir(file), Partner: r.p}
@@ -163,6 +164,18 @@ func LoadFleet(files []string, parallelism int) *Fleet {
 				t.Partner = nil
 			} else if !dup {
 				byApp[app] = i
+			}
+			if t.Partner != nil {
+				for _, msg := range vaultNameConflicts(r.p, vaultNames) {
+					kp, text, _ := strings.Cut(msg, ": ")
+					at := r.p.PosOf(kp)
+					if at.Line == 0 {
+						at = r.p.PosOf("delivery.keyVault.url")
+					}
+					r.diags = append(r.diags, Diagnostic{File: file, Line: at.Line, Column: at.Column, Path: kp, Severity: SeverityError,
+						Message: text, Hint: "secret names are unique per vault in the fleet; name them under delivery.keyVault.names"})
+					t.Partner = nil
+				}
 			}
 		}
 		f.Tenants = append(f.Tenants, t)

@@ -64,6 +64,7 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 		{"application", func(v *yaml.Node, kp string) { uniqueNameSet = d.application(v, kp, &p.Application) }},
 		{"partnerCenter", func(v *yaml.Node, kp string) { d.partnerCenter(v, kp, &p.PartnerCenter) }},
 		{"verify", func(v *yaml.Node, kp string) { d.verify(v, kp, &p.Verify) }},
+		{"delivery", func(v *yaml.Node, kp string) { d.delivery(v, kp, p) }},
 		{"secrets", func(v *yaml.Node, kp string) {
 			if s, ok := d.str(v, kp); ok {
 				if msg := checkSecretsPath(s); msg != "" {
@@ -81,6 +82,7 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 	if !uniqueNameSet && p.Application.AppID == "" && p.Name != "" {
 		p.Application.UniqueName = "uicctl-" + p.Name
 	}
+	d.finishDelivery(p)
 	if p.Verify.Usage == "billing-export" {
 		d.billingExportPermission(p)
 	}

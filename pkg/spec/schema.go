@@ -110,6 +110,17 @@ func JSONSchema() []byte {
 				"usage":    enum("The usage API verify calls (default "+DefaultUsage+").", UsageKinds),
 				"currency": pattern("ISO 4217 currency of unbilled usage (default "+DefaultCurrency+").", currencyPattern),
 			}),
+			"delivery": closed("Where else the credentials go.", obj{
+				"keyVault": closed("An Azure Key Vault that receives the tenant ID, client ID, client secret and refresh token as secrets.", obj{
+					"url": pattern("The vault's URI, such as https://contoso-uic.vault.azure.net/.", vaultURLPattern),
+					"names": closed("Secret names (default uic-<name>-tenant-id, -client-id, -client-secret, -refresh-token).", obj{
+						"tenantId":     pattern("", vaultSecretNamePattern),
+						"clientId":     pattern("", vaultSecretNamePattern),
+						"clientSecret": pattern("", vaultSecretNamePattern),
+						"refreshToken": pattern("", vaultSecretNamePattern),
+					}),
+				}, "url"),
+			}),
 			"secrets": pattern("Secrets file, relative to this file, inside its folder (default "+DefaultSecretsFile+").", `^[^/\\][^:]*$`),
 		},
 	}

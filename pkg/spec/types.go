@@ -21,6 +21,8 @@ type Partner struct {
 	Application   Application   `json:"application"`
 	PartnerCenter PartnerCenter `json:"partnerCenter"`
 	Verify        Verify        `json:"verify"`
+	// Delivery is where else the credentials go (nil: only the secrets file).
+	Delivery *Delivery `json:"delivery,omitempty"`
 	// Secrets is the secrets file path as written, relative to the partner.yaml folder.
 	Secrets string `json:"secrets"`
 	// Positions maps key paths ("application.redirectUris") to where their values stand.
