@@ -185,7 +185,9 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 		// A GitHub Actions job's OIDC request; the secret wins while it is set.
 		"ACTIONS_ID_TOKEN_REQUEST_URL": reqURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqToken,
 		// The vaults (NAME.vault.azure.net) are reached through the sandbox as a proxy.
-		"HTTPS_PROXY": sb.URL(), "NO_PROXY": "127.0.0.1,localhost",
+		"HTTPS_PROXY": sb.URL(), "NO_PROXY": "127.0.0.1,localhost", "AZURE_ADDITIONALLY_ALLOWED_TENANTS": "*",
+		// What sops (azidentity's default chain) signs in at; uicctl itself takes the cloud file.
+		"AZURE_AUTHORITY_HOST": sb.URL() + "/",
 	} {
 		ts.Setenv(k, v)
 	}

@@ -296,6 +296,10 @@ func (s *Sandbox) EnvFile() []byte {
 		{"AZURE_CLIENT_ID", cid},
 		{"AZURE_CLIENT_SECRET", secret},
 		{"AZURE_AUTHORITY_HOST", s.url + "/"},
+		// The vaults belong to the partner tenants, the operator to its home tenant: tools on
+		// azidentity's default chain (sops) take a token for the tenant a vault's challenge names
+		// only with this.
+		{"AZURE_ADDITIONALLY_ALLOWED_TENANTS", "*"},
 		// What GitHub gives a job with id-token: write; uicctl signs in with it (workload
 		// identity federation) when AZURE_CLIENT_SECRET is unset.
 		{"ACTIONS_ID_TOKEN_REQUEST_URL", reqURL},

@@ -60,7 +60,7 @@ func TestStartWritesFiles(t *testing.T) {
 	wantEnv := map[string]string{"UICCTL_CLOUD": sb.CloudFile(), "SSL_CERT_FILE": sb.CAFile(), "CURL_CA_BUNDLE": sb.CAFile(),
 		"UICCTL_SANDBOX_URL": sb.URL(), "AZURE_TENANT_ID": tid, "AZURE_CLIENT_ID": cid, "AZURE_CLIENT_SECRET": secret,
 		"AZURE_AUTHORITY_HOST": sb.URL() + "/", "ACTIONS_ID_TOKEN_REQUEST_URL": "'" + reqURL + "'", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": reqToken,
-		"HTTPS_PROXY": sb.URL(), "NO_PROXY": "127.0.0.1,localhost"}
+		"HTTPS_PROXY": sb.URL(), "NO_PROXY": "127.0.0.1,localhost", "AZURE_ADDITIONALLY_ALLOWED_TENANTS": "'*'"}
 	if diff := cmp.Diff(wantEnv, got); diff != "" {
 		t.Errorf("env file: -want, +got:\n%s", diff)
 	}
