@@ -51,7 +51,7 @@ func cmdCanaryFrom(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdFaults switches the running sandbox's faults, for a script that sets up a tenant
 // undisturbed first: faults [rate-429=F] [retry-after=D] [rate-5xx=F] [reset-rate=F]
-// [latency=D] [replication-lag=D] [scope=a,b] [clock-offset=D|Nd] ("faults" alone switches
+// [latency=D] [replication-lag=D] [echo=true] [scope=a,b] [clock-offset=D|Nd] ("faults" alone switches
 // them off and keeps the clock offset). scope takes the sandbox's --fault-scope names, e.g.
 // scope=partnercenter-usage for Partner Center's usage calls only.
 func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
@@ -76,6 +76,8 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 			f.Latency, err = time.ParseDuration(v)
 		case "scope":
 			f.Scope = strings.Split(v, ",")
+		case "echo":
+			f.Echo, err = strconv.ParseBool(v)
 		case "reset-rate":
 			f.ResetRate, err = strconv.ParseFloat(v, 64)
 		case "replication-lag":

@@ -32,11 +32,12 @@ type sandboxCmd struct {
 	ResetRate      float64  `placeholder:"P" help:"Fault: reset the connection of this share of requests (0..1)."`
 	ReplicationLag string   `placeholder:"DURATION" help:"Fault: Graph objects stay invisible this long after creation."`
 	ClockOffset    string   `placeholder:"DURATION" help:"Fault: move the sandbox clock (e.g. 91d ages refresh tokens past 90 days)."`
-	FaultScope     []string `placeholder:"SERVICE" help:"What the latency/429/5xx/reset faults hit: login, graph, partnercenter, partnerapi, blob, or partnercenter-usage (only Partner Center's usage calls) (default all)."`
+	Echo           bool     `help:"Fault: answer every request with an error that reflects it (Authorization, query and body included), to test that no credential comes back to the user."`
+	FaultScope     []string `placeholder:"SERVICE" help:"What the faults hit: login, graph, partnercenter, partnerapi, blob, partnercenter-usage (only Partner Center's usage calls), login-token or login-authorize (one endpoint of login) (default all)."`
 }
 
 func (c *sandboxCmd) faults() (sandbox.Faults, error) {
-	f := sandbox.Faults{Rate429: c.Rate429, Rate5xx: c.Rate5xx, ResetRate: c.ResetRate, Scope: c.FaultScope}
+	f := sandbox.Faults{Rate429: c.Rate429, Rate5xx: c.Rate5xx, ResetRate: c.ResetRate, Echo: c.Echo, Scope: c.FaultScope}
 	var errs []error
 	for _, d := range []struct {
 		flag string

@@ -185,6 +185,13 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 		s.signInForm(w, r, ar, q.Get("login_hint"), "", http.StatusOK)
 		return
 	}
+	if echoRequested(r) {
+		// The echo fault: the submitted sign-in (password and MFA code included) comes back
+		// in error_description, the way uicctl's callback page receives a remote error.
+		s.authorizeRedirect(w, r, ar, url.Values{"error": {"invalid_request"},
+			"error_description": {"AADSTS900144: The request body must contain the following parameter: " + echoText(r, r.PostForm.Encode())}})
+		return
+	}
 	login := strings.ToLower(strings.TrimSpace(r.PostForm.Get("login")))
 	s.mu.Lock()
 	u := s.st.Users[login]

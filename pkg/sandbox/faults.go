@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +31,11 @@ type Faults struct {
 	ResetRate      float64       // share whose connection is reset without an answer
 	ReplicationLag time.Duration // Graph objects are invisible for this long after they are created
 	ClockOffset    time.Duration // added to the sandbox clock: ages tokens, codes and secrets
-	Scope          []string      // requests hit: a service (login, graph, partnercenter, partnerapi, blob, keyvault) or partnercenter-usage
+	// Echo answers every request in scope with an error that reflects the request (headers
+	// with Authorization, query, form body), as a hostile endpoint or a proxy could: it is
+	// how tests prove that no credential the client sent comes back to the user.
+	Echo  bool
+	Scope []string // requests hit: a service (login, graph, partnercenter, partnerapi, blob, keyvault), partnercenter-usage, login-token or login-authorize
 }
 
 var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob", "keyvault"}
@@ -38,7 +44,14 @@ var services = []string{"login", "graph", "partnercenter", "partnerapi", "blob",
 // usage calls while customers and subscriptions still answer.
 const usageScope = "partnercenter-usage"
 
-var scopes = append(slices.Clip(services), usageScope)
+// tokenScope and authorizeScope narrow login faults to its token or its authorize endpoint,
+// so that a consent test can fail the code redemption after a sign-in that worked.
+const (
+	tokenScope     = "login-token"
+	authorizeScope = "login-authorize"
+)
+
+var scopes = append(slices.Clip(services), usageScope, tokenScope, authorizeScope)
 
 func (f Faults) validate() error {
 	var errs []error
@@ -78,6 +91,7 @@ type faultsJSON struct {
 	ResetRate      float64  `json:"resetRate"`
 	ReplicationLag string   `json:"replicationLag"`
 	ClockOffset    string   `json:"clockOffset"`
+	Echo           bool     `json:"echo"`
 	Scope          []string `json:"scope"`
 }
 
@@ -85,7 +99,7 @@ type faultsJSON struct {
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{Latency: f.Latency.String(), Rate429: f.Rate429, RetryAfter: f.RetryAfter.String(),
 		Rate5xx: f.Rate5xx, ResetRate: f.ResetRate, ReplicationLag: f.ReplicationLag.String(),
-		ClockOffset: f.ClockOffset.String(), Scope: f.Scope})
+		ClockOffset: f.ClockOffset.String(), Echo: f.Echo, Scope: f.Scope})
 }
 
 // UnmarshalJSON reads the admin API form; absent keys are zero.
@@ -109,7 +123,7 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	}
 	*f = Faults{Latency: dur("latency", j.Latency), Rate429: j.Rate429, RetryAfter: dur("retryAfter", j.RetryAfter),
 		Rate5xx: j.Rate5xx, ResetRate: j.ResetRate, ReplicationLag: dur("replicationLag", j.ReplicationLag),
-		ClockOffset: dur("clockOffset", j.ClockOffset), Scope: j.Scope}
+		ClockOffset: dur("clockOffset", j.ClockOffset), Echo: j.Echo, Scope: j.Scope}
 	return errors.Join(errs...)
 }
 
@@ -160,6 +174,7 @@ const (
 	fault429
 	fault5xx
 	faultReset
+	faultEcho
 )
 
 // draw picks what happens to one request of service svc at path. Requests out of scope
@@ -170,6 +185,9 @@ func (fi *faultInjector) draw(svc, path string) (Faults, faultKind) {
 	f := fi.f
 	if svc == "admin" || !inScope(f.Scope, svc, path) {
 		return Faults{ClockOffset: f.ClockOffset}, noFault
+	}
+	if f.Echo {
+		return f, faultEcho
 	}
 	if f.Rate429 == 0 && f.Rate5xx == 0 && f.ResetRate == 0 {
 		return f, noFault
@@ -191,7 +209,14 @@ func inScope(scope []string, svc, path string) bool {
 	if len(scope) == 0 || contains(scope, svc) {
 		return true
 	}
-	return svc == "partnercenter" && contains(scope, usageScope) && isUsagePath(path)
+	switch svc {
+	case "partnercenter":
+		return contains(scope, usageScope) && isUsagePath(path)
+	case "login":
+		return (contains(scope, tokenScope) && strings.HasSuffix(path, "/token")) ||
+			(contains(scope, authorizeScope) && strings.HasSuffix(path, "/authorize"))
+	}
+	return false
 }
 
 // isUsagePath: Partner Center's usage endpoints, invoice line items (unbilled included)
@@ -236,6 +261,15 @@ func (fi *faultInjector) middleware(next http.Handler) http.Handler {
 			writeThrottled(w, svc, f.RetryAfter)
 		case fault5xx:
 			writeUnavailable(w, svc)
+		case faultEcho:
+			if svc == "login" && strings.HasSuffix(r.URL.Path, "/authorize") {
+				// Entra sends authorize errors to the redirect URI once it trusts it: the
+				// handler echoes the sign-in there (authorize.go).
+				next.ServeHTTP(w, withEcho(r))
+				return
+			}
+			b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+			writeEcho(w, svc, echoText(r, string(b)))
 		default:
 			next.ServeHTTP(w, r)
 		}
@@ -330,8 +364,10 @@ func writeStorageError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("x-ms-error-code", code)
 	w.WriteHeader(status)
+	var m strings.Builder
+	xml.EscapeText(&m, []byte(msg))
 	fmt.Fprintf(w, "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>%s</Code><Message>%s\nRequestId:%s\nTime:%s</Message></Error>",
-		code, msg, newGUID(), time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
+		code, m.String(), newGUID(), time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"))
 }
 
 func writeKVError(w http.ResponseWriter, status int, code, msg string) {
@@ -354,3 +390,54 @@ func (fi *faultInjector) batchItemThrottle() (string, bool) {
 	}
 	return strconv.FormatFloat(ra.Seconds(), 'f', -1, 64), true
 }
+
+// echoText is what the echo fault reflects: the request line, the headers (Authorization
+// included, sorted) and the body, behind a terminal escape sequence (a title change and a
+// screen clear) that a client printing remote text raw would obey.
+func echoText(r *http.Request, body string) string {
+	var b strings.Builder
+	b.WriteString("echo \x1b]0;echo\x07\x1b[2J")
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.RequestURI())
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range r.Header[k] {
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	b.WriteString("\n")
+	b.WriteString(body)
+	return b.String()
+}
+
+// writeEcho answers with the service's own error shape, the echo as its message. The codes
+// are real ones of each service for a malformed request; no service documents reflecting a
+// request, which is the point of the fault.
+func writeEcho(w http.ResponseWriter, svc, echo string) {
+	switch svc {
+	case "blob":
+		writeStorageError(w, http.StatusBadRequest, "InvalidHeaderValue", echo)
+	case "graph":
+		writeGraphError(w, http.StatusBadRequest, "BadRequest", echo)
+	case "keyvault":
+		writeKVError(w, http.StatusBadRequest, "BadParameter", echo)
+	case "partnercenter", "partnerapi":
+		writePCError(w, http.StatusBadRequest, "400", echo)
+	default:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request",
+			"error_description": "AADSTS900144: The request body must contain the following parameter: " + echo,
+			"error_codes":       []int{900144}, "trace_id": newGUID(), "correlation_id": newGUID()})
+	}
+}
+
+type echoKey struct{}
+
+// withEcho marks r for the authorize handler, which echoes it to the redirect URI.
+func withEcho(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), echoKey{}, true))
+}
+
+func echoRequested(r *http.Request) bool { return r.Context().Value(echoKey{}) != nil }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"encoding/json"
+	"encoding/xml"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -276,4 +277,77 @@ func TestBlobFaultsAnswerAsStorage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEchoFault: each service answers with its own error shape whose message reflects the
+// request, Authorization header, query and form body included, behind a terminal escape.
+func TestEchoFault(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	ten := e.sb.World().Tenants[0]
+	const secret = "echo-me-client-secret~Q"
+	const bearer = "Bearer echo-me-access-token"
+	cases := map[string]struct {
+		reason      string
+		scope       string
+		method      string
+		path        string
+		body        string
+		status      int
+		messagePath []string // where the echo is in the JSON answer; nil for XML
+	}{
+		"login": {reason: "the token endpoint echoes in error_description", scope: "login", method: "POST",
+			path: "/" + ten.TenantID + "/oauth2/v2.0/token", body: "grant_type=client_credentials&client_secret=" + url.QueryEscape(secret),
+			status: 400, messagePath: []string{"error_description"}},
+		"login-token": {reason: "login-token narrows the echo to the token endpoint", scope: "login-token", method: "POST",
+			path: "/" + ten.TenantID + "/oauth2/v2.0/token", body: "client_secret=" + url.QueryEscape(secret),
+			status: 400, messagePath: []string{"error_description"}},
+		"graph": {reason: "Graph echoes in error.message", scope: "graph", method: "GET", path: "/graph/v1.0/applications?$filter=x",
+			status: 400, messagePath: []string{"error", "message"}},
+		"partnercenter": {reason: "Partner Center echoes in description", scope: "partnercenter", method: "GET", path: "/partnercenter/v1/customers",
+			status: 400, messagePath: []string{"description"}},
+		"blob": {reason: "storage echoes in an XML Message", scope: "blob", method: "GET", path: "/blob/export/x.json.gz?sig=abc", status: 400},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			admin(t, e, "PUT", "/_sandbox/faults", `{"echo":true,"scope":["`+tc.scope+`"]}`)
+			hdr := map[string]string{"Authorization": bearer}
+			if tc.body != "" {
+				hdr["Content-Type"] = "application/x-www-form-urlencoded"
+			}
+			r := e.do(t, tc.method, tc.path, hdr, strings.NewReader(tc.body))
+			if r.status != tc.status {
+				t.Fatalf("%s: status %d, want %d: %s", tc.reason, r.status, tc.status, r.body)
+			}
+			msg := string(r.body)
+			if tc.messagePath != nil {
+				var v any = r.json(t)
+				for _, k := range tc.messagePath {
+					v = v.(map[string]any)[k]
+				}
+				msg = v.(string)
+			}
+			for _, want := range []string{bearer, tc.method + " " + tc.path, url.QueryEscape(secret)} {
+				if (want == url.QueryEscape(secret)) != (tc.body != "") {
+					continue
+				}
+				if tc.messagePath == nil {
+					var b strings.Builder
+					xml.EscapeText(&b, []byte(want))
+					want = b.String()
+				}
+				if !strings.Contains(msg, want) {
+					t.Errorf("%s: %q lacks %q", tc.reason, msg, want)
+				}
+			}
+			if tc.messagePath != nil && !strings.Contains(msg, "\x1b]0;") {
+				t.Errorf("%s: no escape sequence in %q", tc.reason, msg)
+			}
+		})
+	}
+	// Out of scope, nothing is echoed: login-token leaves Graph alone.
+	admin(t, e, "PUT", "/_sandbox/faults", `{"echo":true,"scope":["login-token"]}`)
+	if r := e.do(t, "GET", "/"+ten.TenantID+"/v2.0/.well-known/openid-configuration", nil, nil); r.status != 200 {
+		t.Errorf("openid-configuration under login-token echo: %d", r.status)
+	}
+	admin(t, e, "PUT", "/_sandbox/faults", `{}`)
 }
