@@ -184,7 +184,7 @@ func (c *consentCmd) paste(ctx context.Context, app *App, flow *consent.Flow, ex
 				if errors.As(err, &ce) {
 					return err
 				}
-				fmt.Fprintf(app.Stderr, "uicctl: %v; try again:\n", err)
+				fmt.Fprintf(app.Stderr, "uicctl: %s; try again:\n", oneLine(err.Error()))
 				continue
 			}
 			return exchange(ctx, code)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
 // Globals are the flags every command accepts, before or after its name.
@@ -114,7 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cli.Verbose {
 		level = slog.LevelDebug
 	}
-	app.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	app.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: scrubAttr}))
 	if err := kctx.Run(app); err != nil {
 		return report(stderr, err)
 	}
@@ -139,8 +141,23 @@ func report(w io.Writer, err error) int {
 	return code
 }
 
+// scrubAttr scrubs the -v log's text: its errors and values may carry services' text.
+func scrubAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Resolve(); {
+	case v.Kind() == slog.KindString:
+		a.Value = slog.StringValue(scrub.Line(v.String()))
+	case v.Kind() == slog.KindAny:
+		if err, ok := v.Any().(error); ok {
+			a.Value = slog.StringValue(scrub.Line(err.Error()))
+		}
+	}
+	return a
+}
+
+// oneLine makes an error or hint text one scrubbed line: errors carry services' text, and
+// every error uicctl prints or reports goes through here.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+	return strings.Join(strings.Fields(scrub.Text(s)), " ")
 }
 
 // hints collects Hint() texts from the whole error tree, outermost first, without repeats.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,15 +107,36 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Check(get().SetActionsJob(sub, life))
 	case "signin":
-		if len(args) != 3 {
-			ts.Fatalf("usage: sandbox signin UPN FILE")
+		// sandbox signin UPN FILE [PAGE]: sign in at the authorize URL found in FILE and follow
+		// the redirect; PAGE keeps the page the redirect URI answered (consent's result
+		// page), and the account's password becomes a canary.
+		if len(args) != 3 && len(args) != 4 {
+			ts.Fatalf("usage: sandbox signin UPN FILE [PAGE]")
 		}
 		sb := get()
 		u := authorizeURLIn(ts.ReadFile(args[2]), sb.URL())
 		if u == "" {
 			ts.Fatalf("no authorize URL of the sandbox in %s", args[2])
 		}
-		ts.Check(sb.Browse(context.Background(), u, args[1]))
+		if len(args) == 3 {
+			ts.Check(sb.Browse(context.Background(), u, args[1]))
+			return
+		}
+		for _, t := range sb.World().Tenants {
+			for _, a := range t.Accounts {
+				if strings.EqualFold(a.UPN, args[1]) {
+					canarySet(ts).Add("password:"+a.UPN, a.Password)
+				}
+			}
+		}
+		loc, err := sb.SignIn(context.Background(), u, args[1])
+		ts.Check(err)
+		res, err := http.Get(loc)
+		ts.Check(err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[3]), b, 0o600))
 	default:
 		ts.Fatalf("unknown sandbox subcommand %q", args[0])
 	}

@@ -22,38 +22,48 @@ const MinKnown = 8
 
 var (
 	mu       sync.Mutex
-	known    = map[string]bool{}
-	replacer atomic.Pointer[strings.Replacer] // nil until a value is known
+	known    = map[string][]string{} // value -> its forms
+	dirty    atomic.Bool             // known changed since replacer was built
+	replacer atomic.Pointer[strings.Replacer]
 )
 
 // Known registers credentials this process holds, so that Text removes them in every form a
 // service could reflect them in. Empty and very short values are ignored. Safe for
-// concurrent use.
+// concurrent use, and cheap: the replacer is rebuilt by the next Text, not here, so a fleet
+// that loads hundreds of secrets pays once.
 func Known(values ...string) {
 	mu.Lock()
 	defer mu.Unlock()
-	added := false
 	for _, v := range values {
-		if len(v) < MinKnown || known[v] {
+		if len(v) < MinKnown || known[v] != nil {
 			continue
 		}
-		known[v] = true
-		added = true
+		known[v] = forms(v)
+		dirty.Store(true)
 	}
-	if !added {
-		return
+}
+
+func currentReplacer() *strings.Replacer {
+	if !dirty.Load() {
+		return replacer.Load()
 	}
-	var pairs []string
-	seen := map[string]bool{}
-	for v := range known {
-		for _, f := range forms(v) {
-			if len(f) >= MinKnown && !seen[f] {
-				seen[f] = true
-				pairs = append(pairs, f, Redacted)
+	mu.Lock()
+	defer mu.Unlock()
+	if dirty.Load() {
+		var pairs []string
+		seen := map[string]bool{}
+		for _, fs := range known {
+			for _, f := range fs {
+				if len(f) >= MinKnown && !seen[f] {
+					seen[f] = true
+					pairs = append(pairs, f, Redacted)
+				}
 			}
 		}
+		replacer.Store(strings.NewReplacer(pairs...))
+		dirty.Store(false)
 	}
-	replacer.Store(strings.NewReplacer(pairs...))
+	return replacer.Load()
 }
 
 // forms are the encodings a reflected credential takes: as sent in a form body or query
@@ -165,7 +175,7 @@ var (
 	// credentialParam is a credential parameter in a form body, a query, JSON or a header
 	// echo: its value goes whatever it is. "code" only after ? or &: an authorization code
 	// in a callback URL, not "error code=" prose.
-	credentialParam = regexp.MustCompile(`(?i)((?:\b(?:client_secret|refresh_token|access_token|id_token|code_verifier|client_assertion|assertion|password|sig|secret|secretText|token)|[?&]code)(?:"\s*:\s*"|\\"\s*:\s*\\"|=|%3D))([^&\s"'\\<>,;]+)`)
+	credentialParam = regexp.MustCompile(`(?i)((?:\b(?:client_secret|refresh_token|access_token|id_token|code_verifier|client_assertion|assertion|password|passwd|otc|sig|secret|secretText|token)|[?&]code)(?:"\s*:\s*"|\\"\s*:\s*\\"|=|%3D))([^&\s"'\\<>,;]+)`)
 	// authHeader is an Authorization header's credentials.
 	authHeader = regexp.MustCompile(`(?i)\b(?:bearer|basic|pop)[ \t]+[A-Za-z0-9._~+/=-]{8,}`)
 )
@@ -184,7 +194,7 @@ func Shape(value string) (kind string, ok bool) {
 // [Redacted], and control characters escaped (\x1b, \u009b, ...; "\r\n" becomes "\n", tabs
 // and newlines stay). It is cheap on the short texts errors are.
 func Text(s string) string {
-	if r := replacer.Load(); r != nil {
+	if r := currentReplacer(); r != nil {
 		s = r.Replace(s)
 	}
 	s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
 	"github.com/useitcloud/uicctl/pkg/secrets"
@@ -45,6 +46,8 @@ func New(c cloud.Cloud, tenantID, clientID, redirectURI, loginHint string) (*Flo
 	login := strings.TrimSuffix(c.Login, "/") + "/" + url.PathEscape(tenantID) + "/oauth2/v2.0/"
 	scopes := append([]string(nil), Scopes...)
 	scopes[0] = strings.TrimSuffix(c.PartnerCenterAudience, "/") + "/user_impersonation"
+	verifier := oauth2.GenerateVerifier()
+	scrub.Known(verifier)
 	return &Flow{
 		cfg: oauth2.Config{
 			ClientID:    clientID,
@@ -53,7 +56,7 @@ func New(c cloud.Cloud, tenantID, clientID, redirectURI, loginHint string) (*Flo
 			Scopes:      scopes,
 		},
 		state:     base64.RawURLEncoding.EncodeToString(b),
-		verifier:  oauth2.GenerateVerifier(),
+		verifier:  verifier,
 		loginHint: loginHint,
 	}, nil
 }
@@ -106,7 +109,11 @@ func (f *Flow) Exchange(ctx context.Context, hc *http.Client, secret secrets.Val
 	}
 	cfg := f.cfg
 	cfg.ClientSecret = secret.Reveal()
+	scrub.Known(code)
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
+	if tok != nil {
+		scrub.Known(tok.AccessToken, tok.RefreshToken)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot redeem the sign-in code: %w", partnercenter.TokenError(err))
 	}
@@ -182,7 +189,8 @@ func (f *Flow) ParseCallback(q url.Values) (string, error) {
 		return "", ErrWrongState
 	}
 	if e := q.Get("error"); e != "" {
-		return "", &CallbackError{Code: e, Description: q.Get("error_description")}
+		// Both are the sign-in service's text, on their way to the terminal and the page.
+		return "", &CallbackError{Code: scrub.Line(e), Description: scrub.Text(q.Get("error_description"))}
 	}
 	code := q.Get("code")
 	if code == "" {

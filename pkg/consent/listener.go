@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
 // Listener receives the sign-in's redirect on the loopback addresses only: 127.0.0.1, and
@@ -147,7 +149,10 @@ func (l *Listener) Wait(ctx context.Context, f *Flow, exchange func(ctx context.
 	return err
 }
 
+// page shows title and text, scrubbed (text carries errors from the sign-in service) and
+// HTML-escaped.
 func page(w http.ResponseWriter, status int, title, text string) {
+	text = scrub.Text(text)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

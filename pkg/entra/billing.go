@@ -21,6 +21,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/partners/billing"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
@@ -115,7 +116,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 		case billing.FailedOperationable:
 			e := &ExportFailedError{TenantID: tenantID}
 			if pe := o.GetError(); pe != nil {
-				e.Code, e.Message = strOf(pe.GetCode()), strOf(pe.GetMessage())
+				e.Code, e.Message = scrub.Line(strOf(pe.GetCode())), scrub.Line(strOf(pe.GetMessage()))
 			}
 			return res, e
 		}
@@ -269,6 +270,8 @@ func blobError(tenantID string, res *http.Response) *BlobError {
 		e.Code = x.Code
 	}
 	e.Message, _, _ = strings.Cut(x.Message, "\n")
+	// Storage's text may reflect the request, SAS signature included: scrubbed.
+	e.Code, e.Message = scrub.Line(e.Code), scrub.Line(e.Message)
 	return e
 }
 

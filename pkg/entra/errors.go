@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
 // PermissionError is a 403 Authorization_RequestDenied from Graph: the operator identity
@@ -213,14 +215,15 @@ func classify(tenantID string, op operation, status int, err error) error {
 	case retryable(status):
 		return &ThrottledError{TenantID: tenantID, Status: status, RetryAfter: f.retryAfter}
 	}
-	return &GraphError{TenantID: tenantID, Operation: op.what, Status: status, Code: f.code, Message: f.message}
+	// Code and message are Graph's text, shown to the user: scrubbed.
+	return &GraphError{TenantID: tenantID, Operation: op.what, Status: status, Code: scrub.Line(f.code), Message: scrub.Line(f.message)}
 }
 
 // graphItemError is a failed $batch item: its status and Graph's error body.
 type graphItemError struct{ f graphFailure }
 
 func (e *graphItemError) Error() string {
-	return fmt.Sprintf("Graph answered %d %s: %s", e.f.status, e.f.code, e.f.message)
+	return scrub.Line(fmt.Sprintf("Graph answered %d %s: %s", e.f.status, e.f.code, e.f.message))
 }
 
 func itemError(status int, headers map[string]string, body []byte) error {

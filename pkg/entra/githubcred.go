@@ -15,6 +15,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
 // exchangeAudience is the audience Entra's federated credentials expect by default, and the
@@ -112,6 +114,7 @@ func (g *githubAssertion) fetch(ctx context.Context) (string, time.Time, error) 
 		if err := json.Unmarshal(body, &v); err != nil || v.Value == "" {
 			return "", time.Time{}, &GitHubTokenError{Status: res.StatusCode, err: errors.New("the answer holds no token")}
 		}
+		scrub.Known(v.Value, g.bearer)
 		exp, err := jwtExpiry(v.Value)
 		if err != nil {
 			return "", time.Time{}, &GitHubTokenError{Status: res.StatusCode, err: err}

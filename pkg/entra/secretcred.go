@@ -14,6 +14,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
 // secretCredential is the client-credentials grant with a client secret, for any tenant.
@@ -43,6 +45,7 @@ type tokenEntry struct {
 const tokenRetries = 10
 
 func newSecretCredential(authority, tenant, clientID, secret string, hc *http.Client) *secretCredential {
+	scrub.Known(secret)
 	return &secretCredential{authority: strings.TrimSuffix(authority, "/") + "/", tenant: tenant, clientID: clientID, secret: secret,
 		hc: hc, cache: map[string]*tokenEntry{}}
 }
@@ -131,6 +134,7 @@ func parseToken(body []byte) (azcore.AccessToken, error) {
 	if err != nil || secs <= 0 {
 		return azcore.AccessToken{}, fmt.Errorf("token response without a valid expires_in")
 	}
+	scrub.Known(r.AccessToken)
 	return azcore.AccessToken{Token: r.AccessToken, ExpiresOn: time.Now().Add(time.Duration(secs) * time.Second)}, nil
 }
 
@@ -153,7 +157,8 @@ func tokenError(status int, body []byte) error {
 		Codes       []int  `json:"error_codes"`
 	}
 	_ = json.Unmarshal(body, &r)
-	e := &tokenEndpointError{Status: status, Code: r.Error, Description: r.Description}
+	// The endpoint's text may reflect the request (the secret, the assertion): scrubbed.
+	e := &tokenEndpointError{Status: status, Code: scrub.Line(r.Error), Description: scrub.Text(r.Description)}
 	if !strings.HasPrefix(e.Description, "AADSTS") && len(r.Codes) > 0 {
 		e.Description = fmt.Sprintf("AADSTS%d: %s", r.Codes[0], e.Description)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
@@ -229,8 +230,9 @@ func (c *Client) get1(ctx context.Context, rawURL, requestID string, hdr http.He
 	if err != nil {
 		return err
 	}
-	// The service echoes both ids; what it sent back is what a support case will find.
-	rid, rcid := resp.Header.Get("MS-RequestId"), resp.Header.Get("MS-CorrelationId")
+	// The service echoes both ids; what it sent back is what a support case will find
+	// (scrubbed: they are the service's text, shown to the user).
+	rid, rcid := scrub.Line(resp.Header.Get("MS-RequestId")), scrub.Line(resp.Header.Get("MS-CorrelationId"))
 	if rid == "" {
 		rid = requestID
 	}
@@ -250,9 +252,9 @@ func (c *Client) get1(ctx context.Context, rawURL, requestID string, hdr http.He
 	}
 	if json.Unmarshal(body, &eb) == nil {
 		if eb.Code != nil {
-			e.Code = fmt.Sprint(eb.Code)
+			e.Code = scrub.Line(fmt.Sprint(eb.Code))
 		}
-		e.Description = eb.Description
+		e.Description = scrub.Line(eb.Description)
 	}
 	return e
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
@@ -49,10 +50,12 @@ func requestToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID,
 	if hc != nil {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
 	}
+	scrub.Known(secret, refreshToken)
 	tok, err := cfg.Token(ctx)
 	if err != nil {
 		return nil, TokenError(err)
 	}
+	scrub.Known(tok.AccessToken, tok.RefreshToken)
 	return tok, nil
 }
 
@@ -130,5 +133,7 @@ func TokenError(err error) error {
 	if i := strings.Index(e.Description, " Trace ID:"); i > 0 {
 		e.Description = e.Description[:i]
 	}
+	// The endpoint's text may reflect the request: the secret, the refresh token, the code.
+	e.Code, e.Description = scrub.Line(e.Code), scrub.Line(e.Description)
 	return e
 }

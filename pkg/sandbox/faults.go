@@ -391,13 +391,14 @@ func (fi *faultInjector) batchItemThrottle() (string, bool) {
 	return strconv.FormatFloat(ra.Seconds(), 'f', -1, 64), true
 }
 
-// echoText is what the echo fault reflects: the request line, the headers (Authorization
-// included, sorted) and the body, behind a terminal escape sequence (a title change and a
-// screen clear) that a client printing remote text raw would obey.
+// echoText is what the echo fault reflects, on one line (clients that keep only an error's
+// first line are not spared): the request line, the body, and the headers (Authorization
+// included, sorted), behind a terminal escape sequence (a title change and a screen clear)
+// that a client printing remote text raw would obey.
 func echoText(r *http.Request, body string) string {
 	var b strings.Builder
 	b.WriteString("echo \x1b]0;echo\x07\x1b[2J")
-	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.RequestURI())
+	fmt.Fprintf(&b, "%s %s body %s headers", r.Method, r.URL.RequestURI(), body)
 	names := make([]string, 0, len(r.Header))
 	for k := range r.Header {
 		names = append(names, k)
@@ -405,11 +406,9 @@ func echoText(r *http.Request, body string) string {
 	slices.Sort(names)
 	for _, k := range names {
 		for _, v := range r.Header[k] {
-			fmt.Fprintf(&b, "%s: %s\n", k, v)
+			fmt.Fprintf(&b, " %s: %s;", k, v)
 		}
 	}
-	b.WriteString("\n")
-	b.WriteString(body)
 	return b.String()
 }
 

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
-// Redacted is what a Value prints as, whatever the formatting path.
-const Redacted = "[redacted]"
+// Redacted is what a Value prints as, whatever the formatting path: the text scrub puts
+// where it removed a credential.
+const Redacted = scrub.Redacted
 
 // Value is a secret string: a client secret or a refresh token. Printing, logging or
 // marshalling it yields [Redacted]; Reveal is the one way to get the text, so every place that
@@ -21,11 +24,13 @@ type Value struct {
 	reveal func() string
 }
 
-// NewValue wraps s. The empty string is the zero Value.
+// NewValue wraps s. The empty string is the zero Value. s is registered with scrub.Known:
+// whatever a service echoes of it is removed before it is shown.
 func NewValue(s string) Value {
 	if s == "" {
 		return Value{}
 	}
+	scrub.Known(s)
 	return Value{reveal: func() string { return s }}
 }
 

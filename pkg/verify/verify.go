@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
@@ -149,7 +150,9 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		}
 		start := time.Now()
 		st, msg, hint := f()
-		t.Checks = append(t.Checks, Check{Name: name, Status: st, Message: msg, Hint: hint, Duration: time.Since(start)})
+		// Messages and hints carry services' error texts into every report format: scrubbed
+		// here, once for all of them.
+		t.Checks = append(t.Checks, Check{Name: name, Status: st, Message: scrub.Text(msg), Hint: scrub.Text(hint), Duration: time.Since(start)})
 		failed = st == Fail
 	}
 	now := in.Now
