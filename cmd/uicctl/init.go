@@ -62,7 +62,11 @@ func (c *initCmd) Run(app *App) error {
 	}
 
 	files := []scaffoldFile{{".gitignore", 0o644, gitignoreTemplate}}
-	for _, w := range ci.Workflows() {
+	workflows := ci.Workflows()
+	if c.SopsAzureKV != "" {
+		workflows = ci.AzureKVWorkflows()
+	}
+	for _, w := range workflows {
 		files = append(files, scaffoldFile{filepath.Join(".github", "workflows", w.Name), 0o644, string(w.Content)})
 	}
 	sopsPath := filepath.Join(c.Dir, ".sops.yaml")

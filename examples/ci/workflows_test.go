@@ -31,7 +31,7 @@ func TestWorkflowsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range Workflows() {
+	for _, w := range append(Workflows(), AzureKVWorkflows()...) {
 		t.Run(w.Name, func(t *testing.T) {
 			errs, err := l.Lint(w.Name, major.ReplaceAll(w.Content, []byte("$1")), nil)
 			if err != nil {
@@ -142,5 +142,30 @@ func TestWorkflowsShape(t *testing.T) {
 	want := []string{"uicctl-plan.yml", "uicctl-verify.yml"}
 	if !slices.Equal(names, want) {
 		t.Errorf("workflows %v, want %v", names, want)
+	}
+}
+
+// TestAzureKVVariant: with the secrets encrypted by a Key Vault key, the nightly verify
+// signs in to Azure by OIDC (azure/login, no secret) and never asks for SOPS_AGE_KEY; the
+// other workflows are the same files.
+func TestAzureKVVariant(t *testing.T) {
+	plain := map[string]string{}
+	for _, w := range Workflows() {
+		plain[w.Name] = string(w.Content)
+	}
+	for _, w := range AzureKVWorkflows() {
+		c := string(w.Content)
+		if w.Name != "uicctl-verify.yml" {
+			if c != plain[w.Name] {
+				t.Errorf("%s differs from the age variant", w.Name)
+			}
+			continue
+		}
+		if strings.Contains(c, "SOPS_AGE_KEY") {
+			t.Errorf("%s still names SOPS_AGE_KEY", w.Name)
+		}
+		if !strings.Contains(c, "- uses: azure/login@v2.3.0") || !strings.Contains(c, "client-id: ${{ vars.AZURE_CLIENT_ID }}") {
+			t.Errorf("%s does not sign in to Azure by OIDC with azure/login", w.Name)
+		}
 	}
 }
