@@ -90,16 +90,16 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 	if err == nil || !strings.Contains(out, "apply cancelled: nothing was changed") {
 		t.Fatalf("answer no: err %v, want the cancellation; terminal:\n%s", err, out)
 	}
-	if !strings.Contains(out, "Plan: 5 to create") {
+	if !strings.Contains(out, "Plan: 6 to create") {
 		t.Errorf("the plan must be shown before the question; terminal:\n%s", out)
 	}
 	plan, _ := e.command("plan", "--detailed-exitcode", fleet).CombinedOutput()
-	if !strings.Contains(string(plan), "Plan: 5 to create") {
+	if !strings.Contains(string(plan), "Plan: 6 to create") {
 		t.Fatalf("after no, the tenant must be unchanged:\n%s", plan)
 	}
 
 	out, err = run("yes")
-	if err != nil || !strings.Contains(out, "Apply complete: 5 changes made in 1 tenant, 0 tenants failed") {
+	if err != nil || !strings.Contains(out, "Apply complete: 6 changes made in 1 tenant, 0 tenants failed") {
 		t.Fatalf("answer yes: err %v; terminal:\n%s", err, out)
 	}
 	if plan, err := e.command("plan", "--detailed-exitcode", fleet).CombinedOutput(); err != nil {

@@ -51,7 +51,7 @@ func (e *e2e) fleet(tb testing.TB) string {
 	for _, tn := range e.sb.World().Tenants {
 		tdir := filepath.Join(fleet, "tenants", tn.Name)
 		os.MkdirAll(tdir, 0o755)
-		os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tn.Name, tn.TenantID, "")), 0o644)
+		os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tn.Name, tn.TenantID, "", true)), 0o644)
 	}
 	return fleet
 }
@@ -97,7 +97,7 @@ func newFleetFor(t testing.TB, root string, tenant sandbox.Tenant, id *age.X2551
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(fleet, ".sops.yaml"), []byte(sopsTemplate([]string{id.Recipient().String()}, "")), 0o644)
-	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID, "")), 0o644)
+	os.WriteFile(filepath.Join(tdir, "partner.yaml"), []byte(partnerTemplate(tenant.Name, tenant.TenantID, "", true)), 0o644)
 	return fleet
 }
 

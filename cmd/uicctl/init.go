@@ -14,6 +14,7 @@ import (
 
 	"github.com/useitcloud/uicctl/examples/ci"
 	"github.com/useitcloud/uicctl/internal/atomicfile"
+	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
@@ -84,7 +85,11 @@ func (c *initCmd) Run(app *App) error {
 		files = append(files, scaffoldFile{".sops.yaml", 0o644, ""}) // kept as it is
 	}
 	if c.Name != "" {
-		content := partnerTemplate(c.Name, strings.ToLower(c.TenantID), c.KeyVault)
+		cl, err := cloud.Lookup(app.Cloud)
+		if err != nil {
+			return err
+		}
+		content := partnerTemplate(c.Name, strings.ToLower(c.TenantID), c.KeyVault, cl.BillingExportUnavailable() == "")
 		if _, diags := spec.Parse("partner.yaml", []byte(content)); len(diags) > 0 {
 			return fmt.Errorf("cannot scaffold a valid partner.yaml: %s", diags[0])
 		}
@@ -187,7 +192,11 @@ creation_rules:
 	return s
 }
 
-func partnerTemplate(name, tenantID, keyVault string) string {
+// partnerTemplate is the partner.yaml init writes. Where the cloud has the Graph billing
+// export, the permissions are written out with Graph's PartnerBilling.Read.All, so that
+// verify.usage auto (the default) proves the data path Use IT Cloud reads new-commerce
+// usage through; elsewhere they stay the commented defaults.
+func partnerTemplate(name, tenantID, keyVault string, billingExport bool) string {
 	delivery := `# delivery:
 #   keyVault:
 #     url: https://` + name + `-uic.vault.azure.net/
@@ -205,6 +214,28 @@ delivery:
     #   refreshToken: uic-` + name + `-refresh-token
 `
 	}
+	head, perms := "# application:\n", `#   permissions:
+#     - api: partner-center
+#       delegated: [user_impersonation]
+#     - api: microsoft-partner
+#       delegated: [user_impersonation]
+`
+	if billingExport {
+		head = "application:\n"
+		perms = `  # The two delegated permissions are what Use IT Cloud calls Partner Center with. Graph's
+  # PartnerBilling.Read.All (application, granted by adminConsent) lets the nightly verify
+  # (verify.usage: auto) run the partner billing export, where Microsoft moved new-commerce
+  # usage; without it verify falls back to Partner Center's v1 unbilled call, which holds
+  # legacy-commerce usage only (docs/verify.md#usage).
+  permissions:
+    - api: partner-center
+      delegated: [user_impersonation]
+    - api: microsoft-partner
+      delegated: [user_impersonation]
+    - api: microsoft-graph
+      application: [PartnerBilling.Read.All]
+`
+	}
 	return `# Desired Entra and Partner Center configuration of ` + name + `.
 # Reference: docs/partner-yaml.md. Editor support: uicctl schema > partner.schema.json
 apiVersion: uicctl/v1
@@ -212,24 +243,18 @@ kind: Partner
 name: ` + name + `
 tenantId: ` + tenantID + `
 # The defaults reproduce the documented manual onboarding; uncomment to change them.
-# application:
-#   displayName: Partner Center Web App
+` + head + `#   displayName: Partner Center Web App
 #   uniqueName: uicctl-` + name + `
 #   signInAudience: AzureADMultipleOrgs
 #   redirectUris: [http://localhost:8400/]
-#   permissions:
-#     - api: partner-center
-#       delegated: [user_impersonation]
-#     - api: microsoft-partner
-#       delegated: [user_impersonation]
 #   adminConsent: true
 #   preconsent: false
 #   clientSecret: {displayName: uicctl, lifetime: 180d, renewBefore: 30d}
-# partnerCenter:
+` + perms + `# partnerCenter:
 #   appManagement: registered
 #   consent: {account: svc-uic@example.onmicrosoft.com, maxAge: 60d}
 # verify:
-#   usage: unbilled
+#   usage: auto
 #   currency: USD
 # secrets: secrets.sops.yaml
 ` + delivery

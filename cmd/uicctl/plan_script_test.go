@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -332,12 +333,15 @@ type provisioned struct {
 func provision(g *graphCaller, sandboxURL, name, dir string, o provisionOpts) (*provisioned, error) {
 	pc, _ := spec.LookupAPI("partner-center")
 	mp, _ := spec.LookupAPI("microsoft-partner")
+	gr, _ := spec.LookupAPI("microsoft-graph")
+	billing := gr.Application[slices.IndexFunc(gr.Application, func(ps spec.PermScope) bool { return ps.Value == spec.PartnerBillingReadAll })]
 	app, err := g.call("PATCH", "/applications(uniqueName='uicctl-"+name+"')", map[string]any{
 		"displayName": spec.DefaultDisplayName, "signInAudience": spec.DefaultAudience,
 		"web": map[string]any{"redirectUris": []string{spec.DefaultRedirectURI}},
 		"requiredResourceAccess": []any{
 			map[string]any{"resourceAppId": pc.AppID, "resourceAccess": []any{map[string]any{"id": pc.Delegated[0].ID, "type": "Scope"}}},
 			map[string]any{"resourceAppId": mp.AppID, "resourceAccess": []any{map[string]any{"id": mp.Delegated[0].ID, "type": "Scope"}}},
+			map[string]any{"resourceAppId": gr.AppID, "resourceAccess": []any{map[string]any{"id": billing.ID, "type": "Role"}}},
 		},
 	})
 	if err != nil {
@@ -364,6 +368,14 @@ func provision(g *graphCaller, sandboxURL, name, dir string, o provisionOpts) (*
 			return nil, err
 		}
 		r.grants[res.Alias] = gr["id"].(string)
+	}
+	// The Graph billing export's application permission, as uicctl init's spec grants it.
+	gsp, err := g.call("GET", "/servicePrincipals(appId='"+gr.AppID+"')?$select=id", nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.call("POST", "/servicePrincipals/"+r.spID+"/appRoleAssignments", map[string]any{"principalId": r.spID, "resourceId": gsp["id"], "appRoleId": billing.ID}); err != nil {
+		return nil, err
 	}
 	if o.preconsent {
 		grp, err := g.call("GET", "/groups?$filter=displayName%20eq%20'AdminAgents'&$select=id", nil)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
@@ -51,7 +52,12 @@ func (c *validateCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	cl, err := cloud.Lookup(app.Cloud)
+	if err != nil {
+		return err
+	}
 	diags := append(fleet.Diagnostics, runChecks(app, fleet.Tenants)...)
+	diags = append(diags, checkUsageCloud(cl, fleet.Tenants)...)
 	rep := buildReport(fleet.Tenants, diags)
 	if app.Output == "json" {
 		enc := json.NewEncoder(app.Stdout)

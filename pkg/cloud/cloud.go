@@ -196,3 +196,21 @@ func (c Cloud) Marshal() []byte {
 func Scope(audience string) string {
 	return strings.TrimSuffix(audience, "/") + "/.default"
 }
+
+// BillingExportUnavailable says why the Graph partner billing export (reconciliation API
+// v2) cannot be used in the cloud, or "" when it can. Microsoft documents the API for the
+// global cloud only: "You can use these APIs for the MS Graph public/global cloud only now.
+// They aren't yet available for Azure Government or Azure China 21Vianet."
+// (https://learn.microsoft.com/partner-center/developer/get-billed-unbilled-usage-reconciliation;
+// the national-cloud table of https://learn.microsoft.com/graph/api/partners-billing-manifest-get
+// marks US Government L4, L5 and 21Vianet unavailable.) A cloud file is taken as global:
+// it is how the sandbox, which emulates the global cloud, is reached.
+func (c Cloud) BillingExportUnavailable() string {
+	switch c.Name {
+	case USGov.Name:
+		return "Microsoft documents the Graph partner billing export for the global cloud only, not for US Government"
+	case China.Name:
+		return "Microsoft documents the Graph partner billing export for the global cloud only, not for 21Vianet (China)"
+	}
+	return ""
+}

@@ -387,33 +387,3 @@ func AppOnlyToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID,
 	}
 	return tok.AccessToken, nil
 }
-
-// FirstSubscription finds a customer subscription to ask for Azure utilization: the first
-// subscription of the first customer (on the first page) that has one.
-func (c *Client) FirstSubscription(ctx context.Context) (customerID, subscriptionID string, err error) {
-	var cs Page
-	if err := c.get(ctx, strings.TrimSuffix(c.Base, "/")+"/customers?size=100", nil, &cs); err != nil {
-		return "", "", err
-	}
-	for _, raw := range cs.Items {
-		var cu struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(raw, &cu) != nil || cu.ID == "" {
-			continue
-		}
-		var ss Page
-		if err := c.get(ctx, fmt.Sprintf("%s/customers/%s/subscriptions", strings.TrimSuffix(c.Base, "/"), url.PathEscape(cu.ID)), nil, &ss); err != nil {
-			return "", "", err
-		}
-		for _, sraw := range ss.Items {
-			var sub struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(sraw, &sub) == nil && sub.ID != "" {
-				return cu.ID, sub.ID, nil
-			}
-		}
-	}
-	return "", "", nil
-}

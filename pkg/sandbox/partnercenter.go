@@ -319,7 +319,9 @@ func quantity(subID string, meter int, day time.Time) float64 {
 }
 
 func (s *Sandbox) serveUtilization(w http.ResponseWriter, r *http.Request, c Customer, sub Subscription, q url.Values) {
-	if !sub.Azure {
+	if !strings.HasPrefix(sub.OfferID, "MS-AZR-") {
+		// "this API isn't supported for Azure plans"
+		// (https://learn.microsoft.com/partner-center/developer/get-a-customer-s-utilization-record-for-azure).
 		// UNCONFIRMED: the answer for a subscription that is not a legacy Azure one.
 		writePCError(w, http.StatusBadRequest, "400", "Azure utilization is only available for Microsoft Azure (MS-AZR-0145P) subscriptions.")
 		return

@@ -145,7 +145,8 @@ func TestPartnerCenterUsage(t *testing.T) {
 	ten := e.sb.World().Tenants[0]
 	_, cid, secret := e.sb.Operator()
 	tok := e.pcToken(t, ten.TenantID, cid, secret)
-	c := ten.Customers[0]
+	// The second customer has an Azure plan, a legacy Azure subscription and Microsoft 365.
+	c := ten.Customers[1]
 
 	subs := e.pc(t, tok, "/customers/"+c.ID+"/subscriptions", nil)
 	if subs.status != 200 || len(subs.json(t)["items"].([]any)) != len(c.Subscriptions) {
@@ -153,7 +154,7 @@ func TestPartnerCenterUsage(t *testing.T) {
 	}
 	end := time.Now().UTC().Truncate(24 * time.Hour)
 	q := url.Values{"start_time": {end.AddDate(0, 0, -3).Format(time.RFC3339)}, "end_time": {end.Format(time.RFC3339)}, "size": {"4"}}
-	upath := "/customers/" + c.ID + "/subscriptions/" + c.Subscriptions[0].ID + "/utilizations/azure?" + q.Encode()
+	upath := "/customers/" + c.ID + "/subscriptions/" + c.Subscriptions[1].ID + "/utilizations/azure?" + q.Encode()
 	if u := e.pc(t, tok, upath, nil); u.status != 204 || u.header.Get("Retry-After") != "1" || len(u.body) != 0 {
 		t.Errorf("first utilization request of a period: %d Retry-After %q %s, want 204 Retry-After 1 and no body (not ready yet)", u.status, u.header.Get("Retry-After"), u.body)
 	}
@@ -167,15 +168,17 @@ func TestPartnerCenterUsage(t *testing.T) {
 		t.Errorf("utilization record keys: -want, +got:\n%s", diff)
 	}
 	next := up["links"].(map[string]any)["next"].(map[string]any)
-	if want := "customers/" + c.ID + "/subscriptions/" + c.Subscriptions[0].ID + "/utilizations/azure?seek_operation=Next"; next["uri"] != want {
+	if want := "customers/" + c.ID + "/subscriptions/" + c.Subscriptions[1].ID + "/utilizations/azure?seek_operation=Next"; next["uri"] != want {
 		t.Errorf("utilization next link %v, want the documented relative form %s", next["uri"], want)
 	}
 	all, _ := e.pcAll(t, tok, upath)
 	if len(all) != 3*len(meters) {
 		t.Errorf("utilization over all pages: %d records, want %d (3 days, %d meters)", len(all), 3*len(meters), len(meters))
 	}
-	if r := e.pc(t, tok, "/customers/"+c.ID+"/subscriptions/"+c.Subscriptions[1].ID+"/utilizations/azure?"+q.Encode(), nil); r.status != 400 {
-		t.Errorf("utilization of a license subscription: %d", r.status)
+	for _, i := range []int{0, 2} {
+		if r := e.pc(t, tok, "/customers/"+c.ID+"/subscriptions/"+c.Subscriptions[i].ID+"/utilizations/azure?"+q.Encode(), nil); r.status != 400 {
+			t.Errorf("utilization of %s (%s), which the API does not support: %d", c.Subscriptions[i].OfferName, c.Subscriptions[i].OfferID, r.status)
+		}
 	}
 
 	items, nexts := e.pcAll(t, tok, "/invoices/unbilled/lineitems?provider=onetime&invoicelineitemtype=usagelineitems&currencycode=EUR&period=previous&size=2000")

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"fmt"
-	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/useitcloud/uicctl/pkg/sandbox/keyvault"
 )
 
 // A World is what the sandbox generated: the operator app's home tenant and the partner
@@ -71,7 +73,24 @@ type Customer struct {
 	Subscriptions []Subscription `json:"subscriptions"`
 }
 
-// A Subscription of a customer. Azure (legacy MS-AZR-0145P) subscriptions have usage.
+// The offer IDs of the sandbox's Azure subscriptions. The legacy one is Microsoft's
+// "Microsoft Azure (MS-AZR-0145P)" (https://learn.microsoft.com/partner-center/developer/create-azure-plan);
+// UNCONFIRMED: the offerId a Partner Center subscription of an Azure plan carries (the
+// plan's product is DZH318Z0BPS6).
+const (
+	legacyAzureOffer = "MS-AZR-0145P"
+	azurePlanOffer   = "DZH318Z0BPS6:0001"
+)
+
+// hashID folds an ID into a seed.
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// A Subscription of a customer. Azure ones (legacy MS-AZR-0145P and Azure plans) have
+// usage; only legacy ones have Azure utilization.
 type Subscription struct {
 	ID           string `json:"id"`
 	OfferID      string `json:"offerId"`
@@ -111,9 +130,18 @@ func generateWorld(seed int64, n, c int) World {
 			cn := customerNames[(i+j)%len(customerNames)]
 			cd := strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(cn)) + fmt.Sprintf("%d%d", i+1, j+1) + ".onmicrosoft.com"
 			cu := Customer{ID: uuid(r), CompanyName: cn, Domain: cd}
-			cu.Subscriptions = []Subscription{
-				{ID: uuid(r), OfferID: "MS-AZR-0145P", OfferName: "Microsoft Azure", FriendlyName: "Azure " + cn, Quantity: 1, Azure: true},
-				{ID: uuid(r), OfferID: "CFQ7TTC0LH18:0001", OfferName: "Microsoft 365 Business Basic", FriendlyName: "Microsoft 365 Business Basic", Quantity: 5 + r.IntN(50)},
+			azure := Subscription{ID: uuid(r), OfferID: legacyAzureOffer, OfferName: "Microsoft Azure", FriendlyName: "Azure " + cn, Quantity: 1, Azure: true}
+			m365 := Subscription{ID: uuid(r), OfferID: "CFQ7TTC0LH18:0001", OfferName: "Microsoft 365 Business Basic", FriendlyName: "Microsoft 365 Business Basic", Quantity: 5 + r.IntN(50)}
+			// Azure plans come first, so that "the first subscription" is one the utilization
+			// API does not support; the first customer has no legacy Azure subscription at
+			// all (a partner with one customer has none). The plan's ID is derived from the
+			// customer's, so the rest of the world stays what the seed always gave.
+			plan := Subscription{ID: uuid(rand.New(rand.NewPCG(uint64(seed), hashID(cu.ID)))), OfferID: azurePlanOffer, OfferName: "Azure plan", FriendlyName: "Azure plan " + cn, Quantity: 1, Azure: true}
+			if j == 0 {
+				plan.ID = azure.ID
+				cu.Subscriptions = []Subscription{plan, m365}
+			} else {
+				cu.Subscriptions = []Subscription{plan, azure, m365}
 			}
 			t.Customers = append(t.Customers, cu)
 		}

@@ -27,7 +27,7 @@ const (
 	DefaultSecretName    = "uicctl"
 	DefaultSecretsFile   = "secrets.sops.yaml"
 	DefaultAppManagement = "registered"
-	DefaultUsage         = "unbilled"
+	DefaultUsage         = "auto"
 	DefaultCurrency      = "USD"
 )
 
@@ -65,7 +65,7 @@ var (
 var (
 	SignInAudiences = []string{"AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"}
 	AppManagements  = []string{"registered", "unregistered"}
-	UsageKinds      = []string{"unbilled", "azure-utilization", "billing-export"}
+	UsageKinds      = []string{"auto", "unbilled", "azure-utilization", "billing-export"}
 )
 
 // Load reads and validates one partner.yaml. The Partner is nil when any error was found;

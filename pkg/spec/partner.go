@@ -83,42 +83,69 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 		p.Application.UniqueName = "uicctl-" + p.Name
 	}
 	d.finishDelivery(p)
+	p.Positions = d.pos
 	if p.Verify.Usage == "billing-export" {
 		d.billingExportPermission(p)
 	}
 	return p
 }
 
-// billingExportPermission warns when verify.usage: billing-export cannot work with the
-// permissions the spec grants: verify exports with the app's app-only token, so the app
-// needs Microsoft Graph's PartnerBilling.Read.All as an application permission, granted by
-// admin consent. A warning, not an error: the spec is consistent, and an admin may grant
-// the permission outside uicctl; verify's usage check has the last word.
-func (d *decoder) billingExportPermission(p *Partner) {
+// PartnerBillingGrant reports whether the spec grants Microsoft Graph's
+// PartnerBilling.Read.All as an application permission (with admin consent, so apply
+// grants it) and as a delegated one: what verify.usage auto and billing-export need.
+func (p *Partner) PartnerBillingGrant() (application, delegated bool) {
 	g, _ := LookupAPI(MicrosoftGraphAppID)
 	role, _ := findScope(g.Application, PartnerBillingReadAll)
-	var application, delegated bool
+	scope, _ := findScope(g.Delegated, PartnerBillingReadAll)
 	for _, perm := range p.Application.Permissions {
 		if perm.ResourceAppID != MicrosoftGraphAppID {
 			continue
 		}
-		application = slices.ContainsFunc(perm.Application, func(ps PermScope) bool { return ps.ID == role.ID })
-		delegated = slices.ContainsFunc(perm.Delegated, func(ps PermScope) bool { return strings.EqualFold(ps.Value, PartnerBillingReadAll) })
+		application = application || slices.ContainsFunc(perm.Application, func(ps PermScope) bool { return ps.ID == role.ID })
+		delegated = delegated || slices.ContainsFunc(perm.Delegated, func(ps PermScope) bool {
+			return ps.ID == scope.ID || strings.EqualFold(ps.Value, PartnerBillingReadAll)
+		})
 	}
-	const add = "add {api: microsoft-graph, application: [PartnerBilling.Read.All]} to application.permissions"
-	var msg, hint string
-	switch {
-	case !application && delegated:
-		msg = "billing-export uses the app's app-only token: PartnerBilling.Read.All is listed as delegated only"
-		hint = add + " (the delegated one may stay)"
-	case !application:
-		msg = "billing-export needs the Microsoft Graph application permission PartnerBilling.Read.All, which application.permissions does not list"
-		hint = add + " and run uicctl apply"
-	case !p.Application.AdminConsent:
+	return application && p.Application.AdminConsent, delegated
+}
+
+// PartnerBillingLines is the partner.yaml text, one line in YAML flow style, that grants
+// PartnerBilling.Read.All: the entry to add to application.permissions when the spec writes
+// them, or else the whole key with the default permissions kept.
+func (p *Partner) PartnerBillingLines() string {
+	const graph = "{api: microsoft-graph, application: [PartnerBilling.Read.All]}"
+	if p.PosOf("application.permissions").Line > 0 {
+		return "add " + graph + " to application.permissions"
+	}
+	var defaults []string
+	for _, perm := range defaultPermissions() {
+		var vals []string
+		for _, d := range perm.Delegated {
+			vals = append(vals, d.Value)
+		}
+		defaults = append(defaults, fmt.Sprintf("{api: %s, delegated: [%s]}", perm.API, strings.Join(vals, ", ")))
+	}
+	return "add under application: permissions: [" + strings.Join(append(defaults, graph), ", ") + "]"
+}
+
+// billingExportPermission warns when verify.usage: billing-export cannot work with the
+// permissions the spec grants: verify exports with the app's app-only token when the
+// application permission is granted, else with a delegated token of the consent account,
+// so the app needs Microsoft Graph's PartnerBilling.Read.All either way. A warning, not an
+// error: the spec is consistent, and an admin may grant the permission outside uicctl;
+// verify's usage check has the last word.
+func (d *decoder) billingExportPermission(p *Partner) {
+	application, delegated := p.PartnerBillingGrant()
+	if application || delegated {
+		return
+	}
+	msg := "billing-export needs the Microsoft Graph permission PartnerBilling.Read.All, which application.permissions does not list"
+	hint := p.PartnerBillingLines() + " and run uicctl apply"
+	if !p.Application.AdminConsent && slices.ContainsFunc(p.Application.Permissions, func(perm Permission) bool {
+		return perm.ResourceAppID == MicrosoftGraphAppID && len(perm.Application) > 0
+	}) {
 		msg = "billing-export needs PartnerBilling.Read.All granted, and adminConsent is false: apply will not grant it"
 		hint = "set adminConsent: true, or have an admin grant consent to the app in the Entra admin center"
-	default:
-		return
 	}
 	at := d.pos["verify.usage"]
 	d.diags = append(d.diags, Diagnostic{File: d.file, Line: at.Line, Column: at.Column, Path: "verify.usage",

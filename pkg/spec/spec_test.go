@@ -92,7 +92,7 @@ func TestParseDefaults(t *testing.T) {
 					ClientSecret: ClientSecret{DisplayName: "uicctl", Lifetime: days(180), RenewBefore: days(30)},
 				},
 				PartnerCenter: PartnerCenter{AppManagement: "registered", Consent: Consent{MaxAge: days(60)}},
-				Verify:        Verify{Usage: "unbilled", Currency: "USD"},
+				Verify:        Verify{Usage: "auto", Currency: "USD"},
 				Secrets:       "secrets.sops.yaml",
 			}
 			tc.want(want)

@@ -12,17 +12,24 @@ func TestBillingExportPermissionWarning(t *testing.T) {
 	warn := func(line int, msg, hint string) []Diagnostic {
 		return []Diagnostic{{File: "partner.yaml", Line: line, Column: 10, Path: "verify.usage", Severity: SeverityWarning, Message: msg, Hint: hint}}
 	}
-	const add = "add {api: microsoft-graph, application: [PartnerBilling.Read.All]} to application.permissions"
+	const addAll = "add under application: permissions: [{api: partner-center, delegated: [user_impersonation]}, " +
+		"{api: microsoft-partner, delegated: [user_impersonation]}, {api: microsoft-graph, application: [PartnerBilling.Read.All]}]"
 	tests := map[string]struct {
 		reason string
 		yaml   string
 		want   []Diagnostic
 	}{
 		"default permissions": {
-			reason: "the defaults (Partner Center, Microsoft Partner) do not include the Graph permission",
+			reason: "the defaults (Partner Center, Microsoft Partner) do not include the Graph permission: the hint writes them out with it",
 			yaml:   head + usage,
-			want: warn(6, "billing-export needs the Microsoft Graph application permission PartnerBilling.Read.All, which application.permissions does not list",
-				add+" and run uicctl apply"),
+			want: warn(6, "billing-export needs the Microsoft Graph permission PartnerBilling.Read.All, which application.permissions does not list",
+				addAll+" and run uicctl apply"),
+		},
+		"permissions written without it": {
+			reason: "a spec that writes its permissions gets the one entry to add",
+			yaml:   head + "application:\n  permissions:\n    - api: partner-center\n      delegated: [user_impersonation]\n" + usage,
+			want: warn(10, "billing-export needs the Microsoft Graph permission PartnerBilling.Read.All, which application.permissions does not list",
+				"add {api: microsoft-graph, application: [PartnerBilling.Read.All]} to application.permissions and run uicctl apply"),
 		},
 		"application permission": {
 			reason: "the application permission with admin consent (the default) is what verify needs",
@@ -33,9 +40,8 @@ func TestBillingExportPermissionWarning(t *testing.T) {
 			yaml:   head + "application:\n  permissions:\n    - api: 00000003-0000-0000-c000-000000000000\n      application: [7c3e1994-38ff-4412-a99b-9369f6bb7706]\n" + usage,
 		},
 		"delegated only": {
-			reason: "verify uses the app-only token: a delegated grant is not enough",
+			reason: "without the application permission verify exports with the consent account's delegated Graph token",
 			yaml:   head + "application:\n  permissions:\n    - api: microsoft-graph\n      delegated: [PartnerBilling.Read.All]\n" + usage,
-			want:   warn(10, "billing-export uses the app's app-only token: PartnerBilling.Read.All is listed as delegated only", add+" (the delegated one may stay)"),
 		},
 		"no admin consent": {
 			reason: "without adminConsent apply creates no app role assignment",

@@ -268,32 +268,67 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		// within it, never beyond.
 		ctx, cancel := context.WithTimeout(ctx, usageTimeout)
 		defer cancel()
+		// graphBilling gives the export its Graph token: the app's own app-only token unless
+		// the spec grants the permission as delegated only, then a delegated one from the
+		// refresh token (which rotates it once more).
+		graphBilling := func() (string, error) {
+			if application, delegated := p.PartnerBillingGrant(); application || !delegated || rot == nil {
+				return graphToken, nil
+			}
+			tok, rotated, _, err := partnercenter.DelegatedToken(ctx, in.HTTP, in.Cloud, p.TenantID, f.ClientID, f.ClientSecret.Value.Reveal(), rot.RefreshToken.Reveal(), in.Cloud.GraphAudience)
+			if err != nil {
+				return "", err
+			}
+			rot.RefreshToken = secrets.NewValue(rotated)
+			return tok, nil
+		}
 		switch p.Verify.Usage {
-		case "", "unbilled":
+		case "", "auto":
+			application, delegated := p.PartnerBillingGrant()
+			if application || delegated {
+				st, msg, hint := billingExport(ctx, in.Cloud, p, graphBilling)
+				return st, "auto: " + msg, hint
+			}
+			n, err := pc.UnbilledLineItems(ctx, p.Verify.Currency)
+			if err != nil {
+				return Fail, "auto: unbilled usage: " + err.Error(), hintOf(err)
+			}
+			// Since 2025-04-21 Partner Center's v1 unbilled line items hold legacy-commerce
+			// usage only; new-commerce usage is in the Graph billing reconciliation API v2
+			// (https://learn.microsoft.com/partner-center/developer/get-invoice-unbilled-consumption-lineitems,
+			// "Scenario C: Legacy Commerce data"). A count of 0 here proves nothing for a
+			// new-commerce partner, so auto says so.
+			msg := fmt.Sprintf("auto: unbilled usage (%s, current period): %d line items; without PartnerBilling.Read.All this is the v1 call, which covers legacy-commerce data only since 2025-04-21 (new commerce moved to the Graph billing export)", p.Verify.Currency, n)
+			if why := in.Cloud.BillingExportUnavailable(); why != "" {
+				return Pass, fmt.Sprintf("auto: unbilled usage (%s, current period): %d line items (no billing export here: %s)", p.Verify.Currency, n, why), ""
+			}
+			return Warn, msg, "grant the Graph billing export in partner.yaml: " + p.PartnerBillingLines() + ", then run uicctl apply"
+		case "unbilled":
 			n, err := pc.UnbilledLineItems(ctx, p.Verify.Currency)
 			if err != nil {
 				return Fail, "unbilled usage: " + err.Error(), hintOf(err)
 			}
 			return Pass, fmt.Sprintf("unbilled usage (%s, current period): %d line items", p.Verify.Currency, n), ""
 		case "azure-utilization":
-			cid, sid, err := pc.FirstSubscription(ctx)
+			sub, err := pc.LegacyAzureSubscription(ctx)
 			if err != nil {
 				return Fail, "azure utilization: " + err.Error(), hintOf(err)
 			}
-			if sid == "" {
-				return Warn, "azure utilization: no customer on the first page has a subscription to ask about", "set verify.usage: unbilled, or add a customer subscription"
+			if sub.ID == "" {
+				return Warn, fmt.Sprintf("azure utilization: none of the %d subscription(s) of the first %d customer(s) is a legacy Microsoft Azure (MS-AZR-*) one, the only kind the utilization API supports (not Azure plans nor licence-based offers)", sub.Seen, sub.Customers),
+					"set verify.usage: auto (the Graph billing export covers Azure plans), or unbilled"
 			}
 			end := now.UTC().Truncate(24 * time.Hour)
 			start := end.Add(-7 * 24 * time.Hour)
-			n, err := pc.AzureUtilization(ctx, cid, sid, start.Format(time.RFC3339), end.Format(time.RFC3339))
+			n, err := pc.AzureUtilization(ctx, sub.CustomerID, sub.ID, start.Format(time.RFC3339), end.Format(time.RFC3339))
 			if err != nil {
 				return Fail, "azure utilization: " + err.Error(), hintOf(err)
 			}
-			return Pass, fmt.Sprintf("azure utilization of one subscription (last 7 days): %d records", n), ""
+			return Pass, fmt.Sprintf("azure utilization of one legacy Azure subscription (%s, last 7 days): %d records", sub.OfferID, n), ""
 		case "billing-export":
-			return billingExport(ctx, in.Cloud, p, graphToken)
+			return billingExport(ctx, in.Cloud, p, graphBilling)
 		}
-		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: unbilled, azure-utilization or billing-export"
+		return Fail, fmt.Sprintf("verify.usage %q is not supported by this uicctl", p.Verify.Usage), "set verify.usage: auto, unbilled, azure-utilization or billing-export"
 	})
 	run(CheckPartnerAPI, func() (Status, string, string) {
 		if rot == nil {
@@ -347,11 +382,18 @@ const usageTimeout = 10 * time.Minute
 // still running then fails the check (Graph exports take seconds to minutes).
 const billingExportTimeout = 10 * time.Minute
 
-// billingExport is the usage check of verify.usage: billing-export. It uses the app's own
-// app-only Graph token: Graph documents PartnerBilling.Read.All as an application
-// permission too, and app-only depends neither on the consent account's roles nor on its
-// refresh token (which the export would otherwise rotate once more).
-func billingExport(ctx context.Context, c cloud.Cloud, p *spec.Partner, graphToken string) (Status, string, string) {
+// billingExport is the usage check of verify.usage billing-export (and auto's choice of
+// it). It uses the app's own app-only token when the spec grants the application
+// permission: it depends neither on the consent account's roles nor on its refresh token;
+// otherwise the consent account's delegated token (token gives either).
+func billingExport(ctx context.Context, c cloud.Cloud, p *spec.Partner, token func() (string, error)) (Status, string, string) {
+	if why := c.BillingExportUnavailable(); why != "" {
+		return Fail, "billing export: " + why, "set verify.usage: unbilled"
+	}
+	graphToken, err := token()
+	if err != nil {
+		return Fail, "billing export: no Graph token: " + err.Error(), hintOf(err)
+	}
 	g, err := entra.NewWithToken(c, graphToken, entra.Options{})
 	if err != nil {
 		return Fail, "billing export: " + err.Error(), ""
