@@ -128,7 +128,7 @@ func TestVerifyAgainstDocumentedForms(t *testing.T) {
 		"Utilization": {
 			reason: "a 204 first, then relative next links over three pages",
 			usage:  "azure-utilization",
-			want:   Check{Name: CheckUsage, Status: Pass, Message: "azure utilization of one subscription (last 7 days): 6 records"},
+			want:   Check{Name: CheckUsage, Status: Pass, Message: "azure utilization of one legacy Azure subscription (MS-AZR-0145P, last 7 days): 6 records"},
 		},
 		"OtherHost": {
 			reason:   "a next link to another host is refused",
