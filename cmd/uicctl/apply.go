@@ -70,12 +70,7 @@ func (c *applyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
-	var progressMu sync.Mutex
-	x := apply.New(apply.Options{Cloud: cl, Graph: graph, Vault: vault, Now: clock(), Progress: func(tenant, step string) {
-		progressMu.Lock()
-		defer progressMu.Unlock()
-		fmt.Fprintf(app.Stderr, "uicctl: %s: %s\n", tenant, step)
-	}})
+	x := apply.New(apply.Options{Cloud: cl, Graph: graph, Vault: vault, Now: clock(), Progress: app.note})
 
 	// Plan every tenant first: this is what is shown, confirmed, and held against the
 	// saved plan. Apply re-checks each tenant against it right before its writes.
@@ -85,7 +80,7 @@ func (c *applyCmd) Run(app *App) error {
 	files := make([]*secrets.File, len(tenants))
 	errs := make([]error, len(tenants))
 	parallel(app, len(tenants), func(i int) {
-		planned[i], observed[i], files[i], errs[i] = x.Plan(app.Ctx, &tenants[i])
+		planned[i], observed[i], files[i], errs[i] = x.Plan(app.tenantCtx(tenantName(&tenants[i])), &tenants[i])
 		if errs[i] == nil && saved != nil {
 			errs[i] = apply.CheckFresh(&planned[i], savedTenant(saved, tenants[i].Path))
 		}
@@ -118,10 +113,11 @@ func (c *applyCmd) Run(app *App) error {
 	start := time.Now()
 	results := make([]apply.Result, len(tenants))
 	parallel(app, len(tenants), func(i int) {
+		ctx := app.tenantCtx(tenantName(&tenants[i]))
 		if recheck {
-			results[i] = x.Apply(app.Ctx, &tenants[i], &planned[i])
+			results[i] = x.Apply(ctx, &tenants[i], &planned[i])
 		} else {
-			results[i] = x.Execute(app.Ctx, &tenants[i], planned[i], observed[i], files[i])
+			results[i] = x.Execute(ctx, &tenants[i], planned[i], observed[i], files[i])
 		}
 	})
 	if app.Output == "json" {

@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
@@ -27,6 +30,8 @@ type Globals struct {
 	Shard       string `placeholder:"K/N" help:"Process only shard K of N, chosen by a hash of the tenant name."`
 	Cloud       string `default:"public" env:"UICCTL_CLOUD" placeholder:"NAME|FILE" help:"Microsoft cloud: public, usgov, china, or a cloud file (as the sandbox writes)."`
 	Verbose     bool   `short:"v" help:"Debug logs on stderr (secrets redacted)."`
+	// RetryBudget: see internal/retry; tests shorten it to keep a throttled run quick.
+	RetryBudget time.Duration `default:"2m" placeholder:"DURATION" help:"How long one operation may wait out throttling and broken connections before it fails (Retry-After is honoured up to 30s)."`
 }
 
 // CLI is the command tree.
@@ -55,6 +60,21 @@ type App struct {
 	Stderr io.Writer
 	Getenv func(string) string
 	Log    *slog.Logger
+
+	stderrMu sync.Mutex // one line at a time from the tenants running at once
+}
+
+// note prints one "uicctl: TENANT: MSG" line on stderr.
+func (app *App) note(tenant, msg string) {
+	app.stderrMu.Lock()
+	defer app.stderrMu.Unlock()
+	fmt.Fprintf(app.Stderr, "uicctl: %s: %s\n", tenant, msg)
+}
+
+// tenantCtx is app.Ctx for the work of one tenant: the retry budget, and long waits
+// announced with the tenant's name ("contoso: Graph throttled, retrying in 30s").
+func (app *App) tenantCtx(tenant string) context.Context {
+	return retry.WithNotify(retry.WithBudget(app.Ctx, app.RetryBudget), func(msg string) { app.note(tenant, msg) })
 }
 
 // exitStatus ends a command with a code and no further message: the command has already
@@ -110,6 +130,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		return report(stderr, usageError{err})
+	}
+	if cli.RetryBudget <= 0 {
+		return report(stderr, usageError{errors.New("--retry-budget must be more than 0")})
 	}
 	app := &App{Globals: cli.Globals, Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: getenv}
 	level := slog.LevelWarn

@@ -148,7 +148,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = planTenant(app.Ctx, x, t, fleet)
+			out[i] = planTenant(app.tenantCtx(tenantName(t)), x, t, fleet)
 			progress.done()
 		})
 	}
@@ -158,6 +158,14 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		return nil, err
 	}
 	return plan.New(out), nil
+}
+
+// tenantName names a tenant in progress lines: its spec's name, else its shard key.
+func tenantName(t *spec.Tenant) string {
+	if t.Partner != nil && t.Partner.Name != "" {
+		return t.Partner.Name
+	}
+	return spec.ShardKey(*t)
 }
 
 func planTenant(ctx context.Context, x *apply.Executor, t *spec.Tenant, fleet *spec.Fleet) plan.Tenant {

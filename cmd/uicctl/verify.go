@@ -114,7 +114,7 @@ func (c *verifyCmd) Run(app *App) error {
 		if t.Partner != nil {
 			in.Secrets, in.SecretsErr = secrets.Read(app.Ctx, t.SecretsPath)
 		}
-		res, rot := verify.Run(app.Ctx, in)
+		res, rot := verify.Run(app.tenantCtx(tenantName(&t)), in)
 		if c.WriteBack && rot != nil {
 			if _, err := secrets.Update(app.Ctx, t.SecretsPath, func(f *secrets.File) error {
 				f.RefreshToken.Value = rot.RefreshToken

@@ -3,7 +3,7 @@
 //
 //   - 429, 502, 503 and 504 are waited out: Retry-After is honoured up to MaxWait (30 s);
 //     without one the wait is a capped exponential backoff with jitter.
-//   - Connection errors (reset, EOF, timeout, refused) are retried only for requests that
+//   - Connection errors (reset, EOF, timeout) are retried only for requests that
 //     are safe to send twice: GET, HEAD, PUT, DELETE, OPTIONS, and requests whose context
 //     was marked with Idempotent (token requests, a $batch of reads, a PATCH upsert). A
 //     request that creates something (addPassword) is not marked: its caller resolves a

@@ -37,7 +37,7 @@ type Cause int
 const (
 	Throttled   Cause = iota + 1 // 429
 	Unavailable                  // 502, 503, 504
-	Network                      // reset, EOF, timeout, refused
+	Network                      // reset, EOF, timeout
 )
 
 func (c Cause) String() string {
@@ -146,7 +146,7 @@ func netReason(err error) string {
 		return "connection reset"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return "connection closed without an answer (EOF)"
 	case isTimeout(err):
 		return "timed out"
@@ -159,19 +159,17 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// Transient reports whether err is a connection failure worth another try: reset, EOF,
-// refused, a timeout, a DNS failure. A cancelled context is not.
+// Transient reports whether err is a connection failure worth another try: a reset, a
+// connection closed without an answer (EOF), a timeout. A refused connection or an unknown
+// host is not: nothing listens there, and waiting will not change it; nor is a cancelled
+// context.
 func Transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ECONNREFUSED) {
 		return false
 	}
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isTimeout(err) {
-		return true
-	}
-	var oe *net.OpError
-	var de *net.DNSError
-	return errors.As(err, &oe) || errors.As(err, &de) || strings.Contains(err.Error(), "connection reset")
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || isTimeout(err) ||
+		strings.Contains(err.Error(), "connection reset")
 }
 
 // StatusCause says whether an HTTP status is retried, and why.

@@ -81,7 +81,7 @@ func TestTransport(t *testing.T) {
 		"BudgetSpentThrottled": {reason: "an hour's Retry-After is cut to the budget; then the error says throttled", method: "GET", budget: 100 * time.Millisecond,
 			answers: []answer{{429, "3600"}, {429, "3600"}, {429, "3600"}, {429, "3600"}}, wantTries: 2,
 			wantErr: "Sandbox throttled (429), gave up after 2 tries in 0s (last Retry-After: 3600 s)"},
-		"BudgetSpentNetwork": {reason: "resets past the budget name the network, not the credentials", method: "GET", budget: 100 * time.Millisecond,
+		"BudgetSpentNetwork": {reason: "resets past the budget name the network, not the credentials", method: "GET", budget: 60 * time.Millisecond,
 			answers: []answer{reset, reset, reset, reset}, wantTries: 2,
 			wantErr: "Sandbox unreachable: connection closed without an answer (EOF), gave up after 2 tries in 0s"},
 	} {

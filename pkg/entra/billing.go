@@ -21,6 +21,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/partners/billing"
 	"github.com/microsoftgraph/msgraph-sdk-go/reports"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
@@ -127,7 +128,7 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 		// waiting for the longest Retry-After honours them all.
 		wait, ok := time.Duration(0), false
 		for _, v := range hi.GetResponseHeaders().Get("Retry-After") {
-			if d, valid := parseRetryAfter(v, time.Now()); valid {
+			if d, valid := retry.ParseRetryAfter(v, time.Now()); valid {
 				wait, ok = max(wait, d), true
 			}
 		}
@@ -208,7 +209,7 @@ func (c *Client) countBlobLines(ctx context.Context, tenantID string, u *url.URL
 			if (res.StatusCode != http.StatusTooManyRequests && res.StatusCode < 500) || attempt >= blobRetries {
 				return 0, be
 			}
-			retryWait, _ = parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+			retryWait, _ = retry.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
 		}
 		if retryWait <= 0 {
 			retryWait = backoff(attempt + 3) // 0.25-0.5 s

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -46,29 +45,6 @@ func TestCountLines(t *testing.T) {
 				t.Fatalf("%s: error %v, want error %v", tc.reason, err, tc.wantErr)
 			}
 			if d := cmp.Diff(tc.want, got); d != "" && !tc.wantErr {
-				t.Errorf("%s: -want +got\n%s", tc.reason, d)
-			}
-		})
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	tests := map[string]struct {
-		reason string
-		in     string
-		want   time.Duration
-		ok     bool
-	}{
-		"seconds":    {reason: "delta-seconds", in: "1", want: time.Second, ok: true},
-		"fractional": {reason: "Graph sends fractions at times", in: "2.5", want: 2500 * time.Millisecond, ok: true},
-		"past date":  {reason: "an HTTP date already past means now", in: "Mon, 02 Jan 2006 15:04:05 GMT", want: 0, ok: true},
-		"absent":     {reason: "no header: the caller backs off itself", in: "", ok: false},
-		"negative":   {reason: "nonsense is ignored", in: "-3", ok: false},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, ok := parseRetryAfter(tc.in, time.Now())
-			if d := cmp.Diff([]any{tc.want, tc.ok}, []any{got, ok}); d != "" {
 				t.Errorf("%s: -want +got\n%s", tc.reason, d)
 			}
 		})

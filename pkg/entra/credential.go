@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
@@ -64,10 +65,12 @@ func newCredential(c cloud.Cloud, getenv func(string) string) (azcore.TokenCrede
 	tenant, client := getenv("AZURE_TENANT_ID"), getenv("AZURE_CLIENT_ID")
 	secret, certPath := getenv("AZURE_CLIENT_SECRET"), getenv("AZURE_CLIENT_CERTIFICATE_PATH")
 	oidcURL, oidcToken := getenv("ACTIONS_ID_TOKEN_REQUEST_URL"), getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-	hc := &http.Client{Timeout: time.Minute, Transport: fleetTransport()}
+	// Token requests follow the one retry policy; each try is bounded by a minute.
+	var base http.RoundTripper = fleetTransport()
 	if testOnlyTransport != nil {
-		hc.Transport = testOnlyTransport
+		base = testOnlyTransport
 	}
+	hc := &http.Client{Transport: &retry.Transport{Base: base, Service: "sign-in", AttemptTimeout: time.Minute}}
 	switch {
 	case tenant != "" && client != "" && secret != "":
 		// Not azidentity's ClientSecretCredential: see secretCredential for the round trip it saves.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
@@ -108,6 +109,9 @@ func (e *SignInError) Hint() string {
 	var h interface{ Hint() string }
 	if errors.As(e.err, &h) {
 		return h.Hint()
+	}
+	if retry.Transient(e.err) {
+		return "the connection to the token endpoint failed (not a credential problem): check the network, proxy and firewall, then run again"
 	}
 	return "run with -v for the sign-in details, and check the operator credential (AZURE_* variables or az login)"
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/pkg/plan"
 )
 
@@ -273,6 +275,9 @@ type batchAnswer struct {
 // kiota's parse of it (a node tree, then each item serialised and parsed again into
 // models) took most of a tenant's CPU time.
 func (o *observation) send(ctx context.Context, steps []*step) error {
+	// A $batch of reads is safe to send again after a connection error.
+	ctx = retry.Idempotent(ctx)
+	op := retry.Start(ctx, "Graph")
 	pending := steps
 	for round := 0; len(pending) > 0; round++ {
 		var wait time.Duration
@@ -325,7 +330,13 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 		if len(again) == 0 {
 			return nil
 		}
-		if err := sleep(ctx, wait); err != nil {
+		// Waiting for the longest Retry-After honours them all; past the budget the items
+		// keep their 429 and decode makes it a ThrottledError.
+		if err := op.Wait(ctx, retry.Throttled, http.StatusTooManyRequests, strconv.FormatFloat(wait.Seconds(), 'f', -1, 64), nil); err != nil {
+			var ex *retry.Exhausted
+			if errors.As(err, &ex) {
+				return nil
+			}
 			return err
 		}
 		pending = again
@@ -333,12 +344,12 @@ func (o *observation) send(ctx context.Context, steps []*step) error {
 	return nil
 }
 
-// retryAfter reads a batch item's Retry-After (at most a minute); without one, 2 s.
+// retryAfter reads a batch item's Retry-After (retry.Op caps it); without one, 2 s.
 func retryAfter(h map[string]string) time.Duration {
 	for k, v := range h {
 		if strings.EqualFold(k, "Retry-After") {
-			if d, ok := parseRetryAfter(strings.TrimSpace(v), time.Now()); ok {
-				return min(d, time.Minute)
+			if d, ok := retry.ParseRetryAfter(v, time.Now()); ok {
+				return d
 			}
 		}
 	}

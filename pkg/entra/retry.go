@@ -23,6 +23,10 @@ import (
 // yet (a 409 for a grant that a list then does not show).
 var errNotReplicated = errors.New("not replicated yet")
 
+// errLostAnswer is a write whose connection broke before the answer came: settle tries it
+// again after the write has looked at what exists (never blindly).
+var errLostAnswer = errors.New("the connection broke before Graph answered")
+
 // graphFailure is the status, OData code and message of a Graph error, from a direct
 // call (ResponseStatusCode) or a classified one.
 type graphFailure struct {
@@ -113,7 +117,7 @@ func (c *Client) settle(ctx context.Context, write func(context.Context) error) 
 	deadline := time.Now().Add(c.settleTimeout)
 	for attempt := 0; ; attempt++ {
 		err := write(ctx)
-		if err == nil || !replicationLag(err) {
+		if err == nil || !(replicationLag(err) || errors.Is(err, errLostAnswer)) {
 			return err
 		}
 		wait := backoff(attempt)

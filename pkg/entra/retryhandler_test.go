@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
+
+	"github.com/useitcloud/uicctl/internal/retry"
 )
 
 // scripted answers each try with the next status (and Retry-After) and records the bodies
@@ -46,6 +48,10 @@ func (s *scripted) Next(req *http.Request, _ int) (*http.Response, error) {
 	}
 	s.bodies = append(s.bodies, b)
 	a := s.answers[min(len(s.bodies)-1, len(s.answers)-1)]
+	if a.status == 0 {
+		s.last = nil
+		return nil, io.ErrUnexpectedEOF // the connection was cut
+	}
 	s.last = &trackedBody{Reader: strings.NewReader(`{"error":{}}`)}
 	h := http.Header{}
 	if a.retryAfter != "" {
@@ -60,6 +66,9 @@ func TestRetryHandler(t *testing.T) {
 		answers    []answer
 		maxRetries int
 		noRetry504 bool // the per-request option addPassword sets
+		idempotent bool // a $batch of reads, an upsert
+		budget     time.Duration
+		wantErr    string
 		wantTries  int
 		wantStatus int
 		minWait    time.Duration
@@ -72,11 +81,26 @@ func TestRetryHandler(t *testing.T) {
 			maxRetries: 3, wantTries: 1, wantStatus: 400},
 		"PerRequestOption": {reason: "a request's own ShouldRetry (addPassword: no 504) is honoured", answers: []answer{{504, "0"}, {200, ""}},
 			maxRetries: 3, noRetry504: true, wantTries: 1, wantStatus: 504},
+		"HourCappedByBudget": {reason: "Retry-After: 3600 is cut to the budget; the last refusal is the answer", answers: []answer{{429, "3600"}},
+			maxRetries: 10, budget: 300 * time.Millisecond, wantTries: 2, wantStatus: 429, minWait: 300 * time.Millisecond},
+		"ResetIdempotent": {reason: "a cut connection of an idempotent request is tried again", answers: []answer{{0, ""}, {0, ""}, {200, ""}},
+			maxRetries: 3, idempotent: true, wantTries: 3, wantStatus: 200},
+		"ResetNotIdempotent": {reason: "a POST that may have acted is not sent twice", answers: []answer{{0, ""}, {200, ""}},
+			maxRetries: 3, wantTries: 1, wantErr: "unexpected EOF"},
+		"ResetPastBudget": {reason: "resets past the budget name the network", answers: []answer{{0, ""}},
+			maxRetries: 10, idempotent: true, budget: 60 * time.Millisecond, wantTries: 2,
+			wantErr: "Graph unreachable: connection closed without an answer (EOF), gave up after 2 tries in 0s"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			p := &scripted{answers: tc.answers}
 			ctx := context.Background()
+			if tc.idempotent {
+				ctx = retry.Idempotent(ctx)
+			}
+			if tc.budget > 0 {
+				ctx = retry.WithBudget(ctx, tc.budget)
+			}
 			if tc.noRetry504 {
 				o := &khttp.RetryHandlerOptions{MaxRetries: tc.maxRetries, ShouldRetry: func(_ time.Duration, _ int, _ *http.Request, r *http.Response) bool {
 					return r.StatusCode != http.StatusGatewayTimeout
@@ -87,8 +111,14 @@ func TestRetryHandler(t *testing.T) {
 			req.Body = khttp.NopCloser(bytes.NewReader([]byte(`{"a":1}`)))
 			start := time.Now()
 			res, err := retryHandler{defaults: khttp.RetryHandlerOptions{MaxRetries: tc.maxRetries}}.Intercept(p, 0, req)
-			if err != nil {
-				t.Fatal(err)
+			if tc.wantErr != "" || err != nil {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Errorf("%s: error %v, want %q", tc.reason, err, tc.wantErr)
+				}
+				if len(p.bodies) != tc.wantTries {
+					t.Errorf("%s: %d tries, want %d", tc.reason, len(p.bodies), tc.wantTries)
+				}
+				return
 			}
 			got := struct{ Tries, Status, Unclosed int }{len(p.bodies), res.StatusCode, p.unclosed}
 			want := struct{ Tries, Status, Unclosed int }{tc.wantTries, tc.wantStatus, 0}
@@ -105,34 +135,6 @@ func TestRetryHandler(t *testing.T) {
 			}
 			if w := time.Since(start); w < tc.minWait {
 				t.Errorf("%s: waited %v, want at least %v", tc.reason, w, tc.minWait)
-			}
-		})
-	}
-}
-
-func TestRetryDelay(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	cases := map[string]struct {
-		reason     string
-		retryAfter string
-		attempt    int
-		lo, hi     time.Duration
-	}{
-		"Seconds":    {"whole seconds as Graph sends them", "2", 1, 2 * time.Second, 2 * time.Second},
-		"Fraction":   {"fractions are kept", "0.25", 1, 250 * time.Millisecond, 250 * time.Millisecond},
-		"HTTPDate":   {"an HTTP date is a moment to wait for", now.Add(3 * time.Second).Format(http.TimeFormat), 1, 3 * time.Second, 3 * time.Second},
-		"PastDate":   {"a date gone by is no wait", now.Add(-time.Minute).Format(http.TimeFormat), 1, 0, 0},
-		"FirstTry":   {"without Retry-After the first wait is about retryBase", "", 1, retryBase / 2, retryBase},
-		"Doubling":   {"and doubles", "", 3, 2 * time.Second, 4 * time.Second},
-		"Capped":     {"up to retryCap, where kiota's went on to 64 s and beyond", "", 10, retryCap / 2, retryCap},
-		"Unparsable": {"a Retry-After that is neither falls back to backoff", "soon", 1, retryBase / 2, retryBase},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			for range 50 {
-				if d := retryDelay(tc.retryAfter, tc.attempt, now); d < tc.lo || d > tc.hi {
-					t.Fatalf("%s: retryDelay(%q, %d) = %v, want in [%v, %v]", tc.reason, tc.retryAfter, tc.attempt, d, tc.lo, tc.hi)
-				}
 			}
 		})
 	}

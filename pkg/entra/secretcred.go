@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 )
 
@@ -39,10 +40,6 @@ type tokenEntry struct {
 	mu  sync.Mutex // one request per tenant at a time; the others wait for its token
 	tok azcore.AccessToken
 }
-
-// tokenRetries bounds retries of a token request answered 429 or 5xx (as many as Graph
-// requests get).
-const tokenRetries = 10
 
 func newSecretCredential(authority, tenant, clientID, secret string, hc *http.Client) *secretCredential {
 	scrub.Known(secret)
@@ -90,36 +87,26 @@ func (c *secretCredential) request(ctx context.Context, o policy.TokenRequestOpt
 		form.Set("claims", o.Claims)
 	}
 	endpoint := c.authority + url.PathEscape(o.TenantID) + "/oauth2/v2.0/token"
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-		if err != nil {
-			return azcore.AccessToken{}, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		res, err := c.hc.Do(req)
-		if err != nil {
-			return azcore.AccessToken{}, fmt.Errorf("token request: %w", err)
-		}
-		body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-		res.Body.Close()
-		if err != nil {
-			return azcore.AccessToken{}, fmt.Errorf("token request: %w", err)
-		}
-		if res.StatusCode == http.StatusOK {
-			return parseToken(body)
-		}
-		if (res.StatusCode == http.StatusTooManyRequests || res.StatusCode >= 500) && attempt < tokenRetries {
-			wait := backoff(attempt + 3) // 0.25-0.5 s
-			if d, ok := parseRetryAfter(res.Header.Get("Retry-After"), time.Now()); ok {
-				wait = min(d, time.Minute)
-			}
-			if err := sleep(ctx, wait); err != nil {
-				return azcore.AccessToken{}, err
-			}
-			continue
-		}
-		return azcore.AccessToken{}, tokenError(res.StatusCode, body)
+	// A token request is safe to repeat: retry.Transport (in hc) retries it after a
+	// throttled answer or a cut connection, within the operation's budget.
+	req, err := http.NewRequestWithContext(retry.Idempotent(ctx), http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return azcore.AccessToken{}, err
 	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return azcore.AccessToken{}, fmt.Errorf("token request: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	res.Body.Close()
+	if err != nil {
+		return azcore.AccessToken{}, fmt.Errorf("token request: %w", err)
+	}
+	if res.StatusCode == http.StatusOK {
+		return parseToken(body)
+	}
+	return azcore.AccessToken{}, tokenError(res.StatusCode, body)
 }
 
 func parseToken(body []byte) (azcore.AccessToken, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipalswithappid"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/pkg/plan"
 )
 
@@ -63,6 +64,8 @@ func (c *Client) UpsertApplication(ctx context.Context, tenantID string, key App
 	if (key.UniqueName == "") == (key.AppID == "") {
 		return AppRef{}, errors.New("upsert application: exactly one of UniqueName and AppID must be set")
 	}
+	// A PATCH by alternate key is an upsert: sending it again after a lost answer is safe.
+	ctx = retry.Idempotent(ctx)
 	ad, err := c.adapter(tenantID)
 	if err != nil {
 		return AppRef{}, err
@@ -187,6 +190,15 @@ func (c *Client) AddPassword(ctx context.Context, tenantID, appObjectID, display
 		var err error
 		res, err = applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).
 			ByApplicationId(appObjectID).AddPassword().Post(ctx, body, cfg)
+		if retry.Transient(err) {
+			// The connection broke: Graph may have made the secret, whose value nobody will
+			// ever see again. Observe instead of guessing: remove what this call may have
+			// made (its display name and end date), then make it again.
+			if rerr := c.removeLostPasswords(ctx, ad, appObjectID, displayName, end); rerr != nil {
+				return fmt.Errorf("%w (and checking for a secret it may have made failed: %w)", err, rerr)
+			}
+			return errLostAnswer
+		}
 		return err
 	})
 	if err != nil {
@@ -208,6 +220,39 @@ func (c *Client) AddPassword(ctx context.Context, tenantID, appObjectID, display
 	return out, nil
 }
 
+// removeLostPasswords removes the application's password credentials that an addPassword
+// whose answer was lost may have made: those with its display name and end date (apply
+// sets the end to the second, so an older secret of the same name does not match).
+func (c *Client) removeLostPasswords(ctx context.Context, ad abs.RequestAdapter, appObjectID, displayName string, end time.Time) error {
+	if end.IsZero() {
+		return errors.New("no end date to recognise the secret by")
+	}
+	ctx = retry.Idempotent(ctx)
+	app, err := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).ByApplicationId(appObjectID).
+		Get(ctx, &applications.ApplicationItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &applications.ApplicationItemRequestBuilderGetQueryParameters{Select: []string{"passwordCredentials"}}})
+	if err != nil {
+		return err
+	}
+	for _, pc := range app.GetPasswordCredentials() {
+		if strOf(pc.GetDisplayName()) != displayName || pc.GetEndDateTime() == nil || pc.GetKeyId() == nil ||
+			!pc.GetEndDateTime().UTC().Truncate(time.Second).Equal(end.UTC().Truncate(time.Second)) {
+			continue
+		}
+		body := applications.NewItemRemovePasswordPostRequestBody()
+		body.SetKeyId(pc.GetKeyId())
+		err := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).
+			ByApplicationId(appObjectID).RemovePassword().Post(ctx, body, nil)
+		if f, ok := failureOf(err); ok && f.status == http.StatusBadRequest {
+			continue // removed already
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RemovePassword removes the client secret keyID from the application. A secret that is
 // already gone is not an error.
 func (c *Client) RemovePassword(ctx context.Context, tenantID, appObjectID, keyID string) error {
@@ -221,6 +266,7 @@ func (c *Client) RemovePassword(ctx context.Context, tenantID, appObjectID, keyI
 	}
 	body := applications.NewItemRemovePasswordPostRequestBody()
 	body.SetKeyId(&k)
+	ctx = retry.Idempotent(ctx) // a second removal finds it gone, which is no error
 	err = c.settle(ctx, func(ctx context.Context) error {
 		err := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).
 			ByApplicationId(appObjectID).RemovePassword().Post(ctx, body, nil)
@@ -244,6 +290,7 @@ func (c *Client) EnsureServicePrincipal(ctx context.Context, tenantID, appID str
 	}
 	sp := models.NewServicePrincipal()
 	sp.SetAppId(&appID)
+	ctx = retry.Idempotent(ctx) // a second create answers 409, which is resolved below
 	var id string
 	err = c.settle(ctx, func(ctx context.Context) error {
 		res, err := serviceprincipals.NewServicePrincipalsRequestBuilderInternal(map[string]string{}, ad).Post(ctx, sp, nil)
@@ -287,6 +334,7 @@ func (c *Client) EnsureGrant(ctx context.Context, tenantID, clientSPID, resource
 	g.SetConsentType(&consent)
 	g.SetScope(&scope)
 	builder := oauth2permissiongrants.NewOauth2PermissionGrantsRequestBuilderInternal(map[string]string{}, ad)
+	ctx = retry.Idempotent(ctx) // a second create answers 409, which is resolved below
 	var id string
 	err = c.settle(ctx, func(ctx context.Context) error {
 		res, err := builder.Post(ctx, g, nil)
@@ -327,6 +375,7 @@ func (c *Client) UpdateGrant(ctx context.Context, tenantID, grantID string, scop
 		return err
 	}
 	scope := joinScopes(scopes)
+	ctx = retry.Idempotent(ctx) // a PATCH of the scope
 	if err := c.settle(ctx, func(ctx context.Context) error { return c.patchGrant(ctx, ad, grantID, scope) }); err != nil {
 		return classify(tenantID, opWriteGrant, 0, err)
 	}
@@ -392,6 +441,11 @@ func (c *Client) EnsureAppRoleAssignment(ctx context.Context, tenantID, principa
 			}
 		}
 		res, err := sps.ByServicePrincipalId(resourceSPID).AppRoleAssignedTo().Post(ctx, a, nil)
+		if retry.Transient(err) {
+			// The answer was lost, not necessarily the assignment: a duplicate is refused
+			// with an undocumented 400, so look again (the list above) before posting.
+			return errLostAnswer
+		}
 		if err != nil {
 			return err
 		}
@@ -435,6 +489,7 @@ func (c *Client) AddGroupMember(ctx context.Context, tenantID, groupID, memberID
 	ref := models.NewReferenceCreate()
 	odataID := c.cloud.Graph + "/directoryObjects/" + memberID
 	ref.SetOdataId(&odataID)
+	ctx = retry.Idempotent(ctx) // a second add answers "already exist", which is no error
 	err = c.settle(ctx, func(ctx context.Context) error {
 		err := groups.NewGroupsRequestBuilderInternal(map[string]string{}, ad).ByGroupId(groupID).Members().Ref().Post(ctx, ref, nil)
 		if f, ok := failureOf(err); ok && f.status == http.StatusBadRequest &&

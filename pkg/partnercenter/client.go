@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
@@ -154,38 +154,54 @@ type Link struct {
 	} `json:"headers"`
 }
 
-// Retries is how often a 429 or 5xx answer is retried (after Retry-After, at most 30 s).
+// Retries is how often a 429 or 5xx answer is retried (within the retry budget).
 const Retries = 3
 
-// get sends one logical request. Its MS-RequestId is fresh, and kept by the retries of a
-// 429 or 5xx: the headers page asks a retry to carry the same value.
+// get sends one logical request, under uicctl's one retry policy (internal/retry): a
+// throttled or failing answer (429, 5xx) is waited out (Retry-After, at most 30 s) and a
+// cut connection tried again, within the operation's budget and at most Retries times for
+// an answer. Its MS-RequestId is fresh, and kept by the retries: the headers page asks a
+// retry to carry the same value.
 func (c *Client) get(ctx context.Context, rawURL string, hdr http.Header, v any) error {
 	requestID := uuid.NewString()
-	for attempt := 0; ; attempt++ {
+	op := retry.Start(ctx, "Partner Center")
+	for {
 		err := c.get1(ctx, rawURL, requestID, hdr, v)
 		var ae *APIError
-		if attempt >= Retries || !errors.As(err, &ae) || (ae.Status != 429 && ae.Status < 500) {
+		var werr error
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return err
+		case errors.As(err, &ae):
+			cause, ok := retry.StatusCause(ae.Status)
+			if ae.Status == http.StatusInternalServerError {
+				cause, ok = retry.Unavailable, true // Partner Center's 500s pass (UNCONFIRMED whether documented)
+			}
+			if !ok || op.Tries() > Retries {
+				return err
+			}
+			werr = op.Wait(ctx, cause, ae.Status, ae.retryAfter, nil)
+			if _, spent := werr.(*retry.Exhausted); spent {
+				return err // the refusal itself says more (its code and request id)
+			}
+		case retry.Transient(err):
+			werr = op.Wait(ctx, retry.Network, 0, "", err)
+		default:
 			return err
 		}
-		wait := retryAfter(ae.retryAfter, time.Duration(attempt+1)*200*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
+		if werr != nil {
+			return werr
 		}
 	}
 }
 
-// retryAfter reads a Retry-After of seconds (or a Go duration), at most 30 s; def when
-// there is none.
-func retryAfter(s string, def time.Duration) time.Duration {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-		return min(time.Duration(n)*time.Second, 30*time.Second)
+// notReadyWait is how long a 204 asks to wait: its Retry-After, at most retry.MaxWait;
+// 1 s without one.
+func notReadyWait(v string) time.Duration {
+	if d, ok := retry.ParseRetryAfter(v, time.Now()); ok {
+		return min(d, retry.MaxWait)
 	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return min(d, 30*time.Second)
-	}
-	return def
+	return time.Second
 }
 
 func (c *Client) correlationID() string {
@@ -243,7 +259,7 @@ func (c *Client) get1(ctx context.Context, rawURL, requestID string, hdr http.He
 	case http.StatusOK:
 		return json.Unmarshal(body, v)
 	case http.StatusNoContent:
-		return &NotReadyError{Path: req.URL.Path, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Second), RequestID: rid, CorrelationID: rcid}
+		return &NotReadyError{Path: req.URL.Path, RetryAfter: notReadyWait(resp.Header.Get("Retry-After")), RequestID: rid, CorrelationID: rcid}
 	}
 	e := &APIError{Status: resp.StatusCode, RequestID: rid, CorrelationID: rcid, Path: req.URL.Path, retryAfter: resp.Header.Get("Retry-After")}
 	var eb struct {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/useitcloud/uicctl/internal/retry"
 	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
@@ -47,9 +48,9 @@ func requestToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID,
 		cfg.Scopes = append(cfg.Scopes, "offline_access")
 		cfg.EndpointParams = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
 	}
-	if hc != nil {
-		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
-	}
+	// A token request is safe to repeat: the one retry policy (internal/retry) retries it
+	// after a throttled answer or a cut connection, within the operation's budget.
+	ctx = context.WithValue(retry.Idempotent(ctx), oauth2.HTTPClient, RetryingClient(hc, "sign-in"))
 	scrub.Known(secret, refreshToken)
 	tok, err := cfg.Token(ctx)
 	if err != nil {
@@ -57,6 +58,21 @@ func requestToken(ctx context.Context, hc *http.Client, c cloud.Cloud, tenantID,
 	}
 	scrub.Known(tok.AccessToken, tok.RefreshToken)
 	return tok, nil
+}
+
+// RetryingClient is hc (nil: the default client) with the one retry policy in its
+// transport, for service; hc's Timeout bounds each try rather than all of them.
+func RetryingClient(hc *http.Client, service string) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	if _, ok := hc.Transport.(*retry.Transport); ok {
+		return hc
+	}
+	out := *hc
+	out.Transport = &retry.Transport{Base: hc.Transport, Service: service, AttemptTimeout: hc.Timeout}
+	out.Timeout = 0
+	return &out
 }
 
 // SignInError is an Entra token endpoint refusal with its AADSTS code, explained.
