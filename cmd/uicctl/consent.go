@@ -96,6 +96,12 @@ func (c *consentCmd) Run(app *App) error {
 		return err
 	}
 	fmt.Fprintf(app.Stdout, "%s: refresh token for %s stored in %s (issued %s)\n", p.Name, res.Account, t.SecretsPath, res.IssuedAt.Format(time.RFC3339))
+	// A new consent's token is the newest there is: the vault gets it whatever it held.
+	if line, err := deliverRefreshToken(app.Ctx, app, t, res.RefreshToken, secrets.Value{}); err != nil {
+		return fmt.Errorf("the refresh token is stored in %s but not in the vault: %w", t.SecretsPath, err)
+	} else if line != "" {
+		fmt.Fprintln(app.Stdout, line)
+	}
 	if res.Account != "" && p.PartnerCenter.Consent.Account != "" && !strings.EqualFold(res.Account, p.PartnerCenter.Consent.Account) {
 		fmt.Fprintf(app.Stderr, "uicctl: warning: %s signed in, but partnerCenter.consent.account is %s\n", res.Account, p.PartnerCenter.Consent.Account)
 	}

@@ -122,6 +122,10 @@ func (c *verifyCmd) Run(app *App) error {
 				return nil
 			}); err != nil {
 				writeErrs[i] = fmt.Errorf("cannot write back the refresh token of %s: %w", t.Path, err)
+			} else if line, err := deliverRefreshToken(app.Ctx, app, t, rot.RefreshToken, in.Secrets.RefreshToken.Value); err != nil {
+				writeErrs[i] = fmt.Errorf("the rotated refresh token of %s is in its secrets file but not in the vault: %w", t.Path, err)
+			} else if line != "" {
+				fmt.Fprintf(app.Stderr, "uicctl: %s\n", line)
 			}
 		}
 		results[i] = res

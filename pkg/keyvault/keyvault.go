@@ -319,3 +319,43 @@ func ShortVersion(v string) string {
 	}
 	return v
 }
+
+// Swap is what DeliverIf did.
+type Swap int
+
+const (
+	Swapped   Swap = iota // the new value is the latest version now
+	Unchanged             // the vault already held the new value
+	KeptNewer             // the vault held neither: a newer value, kept
+)
+
+// DeliverIf writes val as a new version of the secret only if the vault's latest version
+// is still old (the value the caller replaced, such as the refresh token it redeemed), or
+// there is none: the compare-and-swap rule of the secrets file, so a token stored meanwhile
+// by another run (consent, another write-back) is never overwritten by an older one. A zero
+// old writes whatever the vault holds: a new consent's token is the newest there is.
+func (c *Client) DeliverIf(ctx context.Context, vaultURL string, w plan.VaultWant, val, old secrets.Value) (Swap, error) {
+	sc, err := c.secrets(vaultURL)
+	if err != nil {
+		return 0, err
+	}
+	ctx = c.ctx(ctx)
+	res, err := sc.GetSecret(ctx, w.Name, "", nil)
+	var re *azcore.ResponseError
+	switch {
+	case err == nil && res.Value != nil:
+		cur := secrets.NewValue(*res.Value)
+		if cur.Equal(val) {
+			return Unchanged, nil
+		}
+		if !old.IsZero() && !cur.Equal(old) {
+			return KeptNewer, nil
+		}
+	case err != nil && !(errors.As(err, &re) && re.StatusCode == http.StatusNotFound):
+		return 0, wrap(vaultURL, "read secret "+w.Name, err)
+	}
+	if _, err := c.set(ctx, sc, w, val); err != nil {
+		return 0, wrap(vaultURL, "write secret "+w.Name, err)
+	}
+	return Swapped, nil
+}
