@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/useitcloud/uicctl/pkg/secrets"
-	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
 type secretsCmd struct {
@@ -30,40 +29,44 @@ func (c *secretsSetCmd) Run(app *App) error {
 	if len(c.Extra) > 0 {
 		return usageError{fmt.Errorf("secrets set reads the value from stdin, never from the command line (%d extra %s refused, not shown)", len(c.Extra), plural(len(c.Extra), "argument", "arguments"))}
 	}
-	// One line: a value pasted with its newline, or piped from a password manager.
-	line, err := bufio.NewReader(io.LimitReader(app.Stdin, 64<<10)).ReadString('\n')
-	if err != nil && err != io.EOF {
+	// One line: typed at the terminal and ended with Enter, or piped (from a password
+	// manager, a file) with or without its newline. Piped input is read to its end and a
+	// second line is refused rather than dropped: it means the input is not what the user
+	// thinks.
+	r := io.LimitReader(app.Stdin, 64<<10)
+	var in string
+	var err error
+	if isTerminal(app.Stdin) {
+		in, err = bufio.NewReader(r).ReadString('\n')
+		if err == io.EOF {
+			err = nil
+		}
+	} else {
+		var b []byte
+		b, err = io.ReadAll(r)
+		in = string(b)
+	}
+	if err != nil {
 		return fmt.Errorf("cannot read the value from stdin: %w", err)
 	}
-	value := strings.TrimRight(line, "\r\n")
+	value := strings.TrimSuffix(strings.TrimSuffix(in, "\n"), "\r")
 	if strings.TrimSpace(value) == "" {
 		return &initError{"no value on stdin", "pipe or type the value: uicctl secrets set " + c.Path + " " + c.Key + " (then the value and Enter)"}
+	}
+	// The checks validate applies to the file: one line, the key's format, no credential in
+	// a key stored in clear.
+	if err := secrets.CheckValue(c.Key, value); err != nil {
+		return err
 	}
 	now := time.Now
 	if testOnlySetNow != nil {
 		now = testOnlySetNow
 	}
-	date := func() (time.Time, error) {
-		t, err := time.Parse(time.RFC3339, value)
-		if err != nil {
-			return t, &initError{c.Key + " is not an RFC 3339 date", "such as 2026-05-01T00:00:00Z (the portal shows the secret's expiry date)"}
-		}
-		return t.UTC(), nil
-	}
-	guid := func() (string, error) {
-		if !spec.ValidGUID(value) {
-			return "", &initError{c.Key + " is not a GUID", "copy it from the Entra portal > App registrations"}
-		}
-		return strings.ToLower(value), nil
-	}
 	// Formats are checked before the file is opened: a typo costs no decryption.
 	var set func(f *secrets.File)
 	switch c.Key {
 	case "clientId", "clientSecret.keyId":
-		id, err := guid()
-		if err != nil {
-			return err
-		}
+		id := strings.ToLower(value)
 		set = func(f *secrets.File) {
 			if c.Key == "clientId" {
 				f.ClientID = id
@@ -72,10 +75,8 @@ func (c *secretsSetCmd) Run(app *App) error {
 			}
 		}
 	case "clientSecret.endDateTime", "refreshToken.issuedAt":
-		t, err := date()
-		if err != nil {
-			return err
-		}
+		t, _ := time.Parse(time.RFC3339, value) // CheckValue checked it
+		t = t.UTC()
 		set = func(f *secrets.File) {
 			if c.Key == "refreshToken.issuedAt" {
 				f.RefreshToken.IssuedAt = t

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/getsops/sops/v3"
+
+	"github.com/useitcloud/uicctl/internal/scrub"
+	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
 // File is what uicctl knows of a secrets file. Keys it does not know are kept in the file
@@ -73,10 +76,10 @@ func (e *SchemaError) Hint() string {
 type fieldKind int
 
 const (
-	kindString fieldKind = iota
-	kindGUID
+	kindGUID fieldKind = iota
 	kindTime
 	kindSecret
+	kindUPN
 )
 
 // field maps one known key path to its File member. Values cross between the tree and File
@@ -110,7 +113,7 @@ var fields = []field{
 	{[]string{"refreshToken", "lastUsedAt"}, kindTime,
 		func(f *File) string { return formatTime(f.RefreshToken.LastUsedAt) },
 		func(f *File, s string) { f.RefreshToken.LastUsedAt = mustTime(s) }},
-	{[]string{"refreshToken", "account"}, kindString,
+	{[]string{"refreshToken", "account"}, kindUPN,
 		func(f *File) string { return f.RefreshToken.Account },
 		func(f *File, s string) { f.RefreshToken.Account = s }},
 }
@@ -136,10 +139,7 @@ func mustTime(s string) time.Time {
 	return t
 }
 
-var (
-	guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	encRE  = regexp.MustCompile(`^ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]$`)
-)
+var encRE = regexp.MustCompile(`^ENC\[AES256_GCM,data:.+,iv:.+,tag:.+,type:.+\]$`)
 
 func isEncrypted(v any) bool {
 	s, ok := v.(string)
@@ -183,6 +183,11 @@ func canonical(fl field, v any, encrypted bool) (text string, problem string) {
 		}
 		return "", "is stored in plaintext: it must be encrypted by sops (check the encrypted_regex of the creation rule, see docs/secrets.md)"
 	}
+	if s, ok := v.(string); ok && s != "" {
+		if p := valueProblem(fl.kind, s); p != "" {
+			return "", p
+		}
+	}
 	switch fl.kind {
 	case kindTime:
 		switch t := v.(type) {
@@ -192,10 +197,7 @@ func canonical(fl field, v any, encrypted bool) (text string, problem string) {
 			if t == "" {
 				return "", ""
 			}
-			parsed, err := time.Parse(time.RFC3339, t)
-			if err != nil {
-				return "", "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z"
-			}
+			parsed, _ := time.Parse(time.RFC3339, t) // valueProblem checked it
 			return formatTime(parsed), ""
 		}
 		return "", "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z"
@@ -203,9 +205,6 @@ func canonical(fl field, v any, encrypted bool) (text string, problem string) {
 		s, ok := v.(string)
 		if !ok {
 			return "", "must be a GUID string"
-		}
-		if s != "" && !guidRE.MatchString(s) {
-			return "", "must be a GUID such as 00000000-0000-0000-0000-000000000000"
 		}
 		return strings.ToLower(s), ""
 	default:
@@ -215,6 +214,75 @@ func canonical(fl field, v any, encrypted bool) (text string, problem string) {
 		}
 		return s, ""
 	}
+}
+
+// valueProblem says what is wrong with s as the text of a field of kind, or "" when nothing
+// is. It never repeats s.
+func valueProblem(kind fieldKind, s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return "must be one line"
+	}
+	if kind == kindSecret {
+		return ""
+	}
+	// Only the value keys are encrypted (.sops.yaml's encrypted_regex): a credential in any
+	// other key would be committed in clear.
+	if shape, ok := scrub.Shape(s); ok {
+		return "looks like " + shape + ", and this key is stored in clear: secrets belong in clientSecret.value or refreshToken.value"
+	}
+	switch kind {
+	case kindGUID:
+		if !spec.ValidGUID(s) {
+			return "must be a GUID such as 00000000-0000-0000-0000-000000000000"
+		}
+	case kindTime:
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			return "must be an RFC 3339 date-time such as 2026-05-01T00:00:00Z"
+		}
+	case kindUPN:
+		if !spec.ValidAccount(s) {
+			return "must be the user principal name of the account that consented, such as admin@contoso.onmicrosoft.com"
+		}
+	}
+	return ""
+}
+
+// ValueError is a value secrets set refuses for a key. It never contains the value.
+type ValueError struct {
+	Key, Problem string
+}
+
+func (e *ValueError) Error() string { return e.Key + " " + e.Problem }
+
+// Hint says where the right value is found.
+func (e *ValueError) Hint() string {
+	switch {
+	case e.Problem == "must be one line":
+		return "give the value on one line: uicctl secrets set stores exactly one line from stdin"
+	case strings.HasPrefix(e.Problem, "looks like"):
+		return "check that the key is the one you meant (uicctl secrets set FILE refreshToken for the token itself); if the value was pasted somewhere shared, revoke it"
+	case strings.HasSuffix(e.Key, "Id"):
+		return "copy it from the Entra portal > App registrations"
+	case strings.HasSuffix(e.Key, "account"):
+		return "the partner account that signed in at consent (uicctl secrets status shows the one stored)"
+	}
+	return "such as 2026-05-01T00:00:00Z (the portal shows the secret's expiry date)"
+}
+
+// CheckValue checks value for key as secrets set names keys (clientId, clientSecret,
+// clientSecret.keyId, refreshToken.account, ...): one line, the key's format, and no
+// credential in a key stored in clear. It is the check validate applies to a file's keys.
+func CheckValue(key, value string) error {
+	for _, fl := range fields {
+		p := strings.Join(fl.path, ".")
+		if p == key || p == key+".value" {
+			if problem := valueProblem(fl.kind, value); problem != "" {
+				return &ValueError{Key: key, Problem: problem}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown key %q", key)
 }
 
 // fromTree reads the known keys of b into a File and lists every schema problem.

@@ -205,5 +205,9 @@ func yamlError(file string, err error) Diagnostic {
 // ValidName reports whether s can be a tenant name.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
 
+// ValidAccount reports whether s is a user principal name (partnerCenter.consent.account,
+// and the account a secrets file names for its refresh token).
+func ValidAccount(s string) bool { return accountRE.MatchString(s) }
+
 // ValidGUID reports whether s is a GUID.
 func ValidGUID(s string) bool { return guidRE.MatchString(s) }
