@@ -154,7 +154,7 @@ func (s *Sandbox) servePartnerCenter(w http.ResponseWriter, r *http.Request) {
 		}
 		items := make([]any, len(c.Subscriptions))
 		for i, sub := range c.Subscriptions {
-			items[i] = subscriptionJSON(sub)
+			items[i] = subscriptionJSON(c.ID, sub)
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"totalCount": len(items), "items": items,
 			"links":      map[string]any{"self": link("/v1/customers/"+c.ID+"/subscriptions", "")},
@@ -285,20 +285,25 @@ func customerJSON(c Customer) map[string]any {
 	}
 }
 
-// subscriptionJSON: UNCONFIRMED shape, from the Partner Center subscription resource docs
-// as remembered, not from the facts sheet.
-func subscriptionJSON(sub Subscription) map[string]any {
+// subscriptionJSON is a subscription as "Get all of a customer's subscriptions" shows it
+// (https://learn.microsoft.com/en-us/partner-center/developer/get-all-of-a-customer-s-subscriptions):
+// links without /v1, attributes with an etag. UNCONFIRMED: the values of a legacy Azure
+// (MS-AZR-0145P) subscription (unitType, billingType), the partnerId, orderId and etag.
+func subscriptionJSON(customerID string, sub Subscription) map[string]any {
 	billing := "license"
 	unit := "Licenses"
 	if sub.Azure {
 		billing, unit = "usage", "Usage-based"
 	}
+	etag := base64.StdEncoding.EncodeToString([]byte(`{"id":"` + strings.ToLower(sub.ID) + `","version":1}`))
 	return map[string]any{
 		"id": sub.ID, "offerId": sub.OfferID, "offerName": sub.OfferName, "friendlyName": sub.FriendlyName,
 		"quantity": sub.Quantity, "unitType": unit, "creationDate": "2024-01-15T00:00:00Z",
 		"effectiveStartDate": "2024-01-15T00:00:00Z", "commitmentEndDate": "2027-01-14T00:00:00Z",
-		"autoRenewEnabled": true, "status": "active", "billingType": billing, "billingCycle": "monthly",
-		"contractType": "subscription", "attributes": map[string]any{"objectType": "Subscription"},
+		"autoRenewEnabled": true, "isTrial": false, "status": "active", "billingType": billing, "billingCycle": "monthly",
+		"partnerId": "1234567", "contractType": "subscription", "orderId": sub.ID,
+		"links":      map[string]any{"offer": link("/offers/"+sub.OfferID+"?country=US", ""), "self": link("/customers/"+customerID+"/subscriptions/"+sub.ID, "")},
+		"attributes": map[string]any{"etag": etag, "objectType": "Subscription"},
 	}
 }
 
@@ -430,7 +435,14 @@ func (s *Sandbox) serveUnbilled(w http.ResponseWriter, r *http.Request, t *Tenan
 	rows := unbilledUsage(t, period == "previous", currency, s.now())
 	items := make([]any, len(rows))
 	for i, row := range rows {
-		row["attributes"] = map[string]any{"objectType": "DailyRatedUsageLineItem"}
+		// The fields the documented line item has beyond the rows Graph's export shares
+		// (get-invoice-unbilled-consumption-lineitems); UNCONFIRMED: their values for Azure usage.
+		for k, v := range map[string]any{"partnerName": t.Name, "availabilityId": "DZH318Z0BPS6", "publisherName": "Microsoft", "publisherId": "",
+			"subscriptionDescription": "Microsoft Azure", "meterType": row["unitOfMeasure"], "serviceInfo1": "", "serviceInfo2": "", "customerCountry": "",
+			"mpnId": "1234567", "resellerMpnId": "", "chargeType": "", "unitType": "", "entitlementDescription": "Microsoft Azure",
+			"pcToBCExchangeRateDate": row["chargeStartDate"], "attributes": map[string]any{"objectType": "DailyRatedUsageLineItem"}} {
+			row[k] = v
+		}
 		items[i] = row
 	}
 	// The links have no version: "/invoices/unbilled/lineitems?...&size=2000&seekOperation=Next"
