@@ -108,9 +108,11 @@ func TestMSDocsDecode(t *testing.T) {
 	if got.Customers, got.Total, err = c.Customers(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	if got.Customer, got.Subscription, err = c.FirstSubscription(ctx); err != nil {
+	sub, err := c.LegacyAzureSubscription(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	got.Customer, got.Subscription = sub.CustomerID, sub.ID
 	if got.Unbilled, err = c.UnbilledLineItems(ctx, "EUR"); err != nil {
 		t.Fatal(err)
 	}

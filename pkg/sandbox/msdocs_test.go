@@ -85,7 +85,16 @@ type msdocsRun struct {
 func newMSDocsRun(t *testing.T, e *env) *msdocsRun {
 	ten := e.sb.World().Tenants[0]
 	_, cid, secret := e.sb.Operator()
-	return &msdocsRun{e: e, tenant: ten, vars: map[string]string{"tenant": ten.TenantID, "clientId": cid, "clientSecret": secret}, tokens: map[string]string{}}
+	vars := map[string]string{"tenant": ten.TenantID, "clientId": cid, "clientSecret": secret}
+	// Azure utilization is for legacy Azure subscriptions only: the world's first one.
+	for _, c := range ten.Customers {
+		for _, sub := range c.Subscriptions {
+			if strings.HasPrefix(sub.OfferID, "MS-AZR-") && vars["azureSubscription"] == "" {
+				vars["azureCustomer"], vars["azureSubscription"] = c.ID, sub.ID
+			}
+		}
+	}
+	return &msdocsRun{e: e, tenant: ten, vars: vars, tokens: map[string]string{}}
 }
 
 var varRE = regexp.MustCompile(`\{(\w+)\}`)
