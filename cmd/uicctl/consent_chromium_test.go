@@ -159,6 +159,7 @@ type chromium struct {
 	mu      sync.Mutex
 	nextID  int
 	waiting map[int]chan cdpReply
+	onEvent func(method string, params json.RawMessage) // nil: events are dropped
 }
 
 type cdpReply struct {
@@ -168,7 +169,7 @@ type cdpReply struct {
 	} `json:"error"`
 }
 
-func startChromium(t *testing.T, spki string) *chromium {
+func startChromium(t testing.TB, spki string) *chromium {
 	toChrome, cmdW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -223,11 +224,22 @@ func (b *chromium) read(r *os.File) {
 			return
 		}
 		var m struct {
-			ID int `json:"id"`
+			ID     int             `json:"id"`
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
 			cdpReply
 		}
-		if json.Unmarshal(msg[:len(msg)-1], &m) != nil || m.ID == 0 {
-			continue // an event
+		if json.Unmarshal(msg[:len(msg)-1], &m) != nil {
+			continue
+		}
+		if m.ID == 0 { // an event
+			b.mu.Lock()
+			on := b.onEvent
+			b.mu.Unlock()
+			if on != nil && m.Method != "" {
+				on(m.Method, m.Params)
+			}
+			continue
 		}
 		b.mu.Lock()
 		ch := b.waiting[m.ID]
@@ -239,7 +251,7 @@ func (b *chromium) read(r *os.File) {
 	}
 }
 
-func (b *chromium) call(ctx context.Context, t *testing.T, session, method string, params any, out any) {
+func (b *chromium) call(ctx context.Context, t testing.TB, session, method string, params any, out any) {
 	t.Helper()
 	if err := b.try(ctx, session, method, params, out); err != nil {
 		t.Fatal(err)
@@ -278,7 +290,7 @@ func (b *chromium) try(ctx context.Context, session, method string, params any, 
 	}
 }
 
-func (b *chromium) navigate(ctx context.Context, t *testing.T, u string) {
+func (b *chromium) navigate(ctx context.Context, t testing.TB, u string) {
 	t.Helper()
 	var r struct {
 		ErrorText string `json:"errorText"`
@@ -291,7 +303,7 @@ func (b *chromium) navigate(ctx context.Context, t *testing.T, u string) {
 
 // eval runs expr in the page and returns its value as JSON ("" when it could not run, for
 // example while the page navigates).
-func (b *chromium) eval(ctx context.Context, t *testing.T, expr string) string {
+func (b *chromium) eval(ctx context.Context, t testing.TB, expr string) string {
 	t.Helper()
 	var r struct {
 		Result struct {
@@ -312,7 +324,7 @@ func (b *chromium) eval(ctx context.Context, t *testing.T, expr string) string {
 }
 
 // waitFor polls expr until it is true (pages load and redirect in between).
-func (b *chromium) waitFor(ctx context.Context, t *testing.T, expr string) {
+func (b *chromium) waitFor(ctx context.Context, t testing.TB, expr string) {
 	t.Helper()
 	for {
 		if b.eval(ctx, t, expr) == "true" {
