@@ -123,9 +123,9 @@ func TestExportUnbilledUsage(t *testing.T) {
 		wantGets   map[string]int // GETs of the export's paths (operations, blob) in the log
 	}{
 		"rows of the world": {
-			reason: "14 days (the 15th) x 2 customers x 1 Azure subscription x 2 meters, in one blob; the first poll finds it running",
+			reason: "14 days (the 15th) x 3 Azure subscriptions (the 2 customers' Azure plans, the second's legacy one) x 2 meters, in one blob; the first poll finds it running",
 			day:    15, app: billingApp,
-			want:     exportResult{Rows: 56, Blobs: 1, Polls: 2},
+			want:     exportResult{Rows: 84, Blobs: 1, Polls: 2},
 			wantGets: map[string]int{"operations": 2, "blob": 1},
 		},
 		"no permission": {
