@@ -12,6 +12,7 @@ import (
 
 	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/plan"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -79,8 +80,12 @@ func (c *applyCmd) Run(app *App) error {
 	observed := make([]*plan.Observed, len(tenants))
 	files := make([]*secrets.File, len(tenants))
 	errs := make([]error, len(tenants))
+	link := consentLinks(app)
 	parallel(app, len(tenants), func(i int) {
 		planned[i], observed[i], files[i], errs[i] = x.Plan(app.tenantCtx(tenantName(&tenants[i])), &tenants[i])
+		if errs[i] != nil {
+			errs[i] = entra.WithConsentLink(errs[i], link)
+		}
 		if errs[i] == nil && saved != nil {
 			errs[i] = apply.CheckFresh(&planned[i], savedTenant(saved, tenants[i].Path))
 		}
@@ -130,7 +135,7 @@ func (c *applyCmd) Run(app *App) error {
 	for i, r := range results {
 		made += len(r.Done)
 		if r.Err != nil {
-			failed = append(failed, fmt.Errorf("%s: %w", tenants[i].Partner.Name, r.Err))
+			failed = append(failed, fmt.Errorf("%s: %w", tenants[i].Partner.Name, entra.WithConsentLink(r.Err, link)))
 		}
 	}
 	if app.Output != "json" {

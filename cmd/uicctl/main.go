@@ -48,6 +48,7 @@ type CLI struct {
 	Import   importCmd   `cmd:"" help:"Write partner.yaml for an app that was onboarded by hand (adopted by appId)."`
 	Secrets  secretsCmd  `cmd:"" help:"Set or show the keys of a secrets file (values from stdin, never shown)."`
 	Verify   verifyCmd   `cmd:"" help:"Check each tenant end to end with the calls the platform makes (nightly in CI)."`
+	Operator operatorCmd `cmd:"" help:"The operator app uicctl signs in as in every partner tenant: consent links and checks (docs/operator.md)."`
 	Sandbox  sandboxCmd  `cmd:"" help:"Serve a local emulation of Entra sign-in, Graph and Partner Center for tests and demos."`
 }
 

@@ -139,6 +139,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		}
 	}
 	x := apply.New(apply.Options{Graph: client, Vault: vault, Now: now})
+	link := consentLinks(app)
 	progress := newProgress(app, len(fleet.Tenants))
 	out := make([]plan.Tenant, len(fleet.Tenants))
 	sem := make(chan struct{}, app.Parallelism)
@@ -148,7 +149,7 @@ func makePlan(app *App, fleet *spec.Fleet) (*plan.Plan, error) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			out[i] = planTenant(app.tenantCtx(tenantName(t)), x, t, fleet)
+			out[i] = planTenant(app.tenantCtx(tenantName(t)), x, t, fleet, link)
 			progress.done()
 		})
 	}
@@ -168,7 +169,9 @@ func tenantName(t *spec.Tenant) string {
 	return spec.ShardKey(*t)
 }
 
-func planTenant(ctx context.Context, x *apply.Executor, t *spec.Tenant, fleet *spec.Fleet) plan.Tenant {
+// planTenant plans one tenant; link gives the operator's admin consent link of a tenant,
+// for the errors of one where it is not (fully) consented.
+func planTenant(ctx context.Context, x *apply.Executor, t *spec.Tenant, fleet *spec.Fleet, link func(string) string) plan.Tenant {
 	res := plan.Tenant{Name: spec.ShardKey(*t), Path: t.Path}
 	if t.Partner == nil {
 		n := 0
@@ -184,6 +187,7 @@ func planTenant(ctx context.Context, x *apply.Executor, t *spec.Tenant, fleet *s
 	p := t.Partner
 	res.Name, res.TenantID = p.Name, p.TenantID
 	fail := func(err error) plan.Tenant {
+		err = entra.WithConsentLink(err, link)
 		res.Error = oneLine(err.Error())
 		if h := hints(err); len(h) > 0 {
 			res.Hint = oneLine(h[0])

@@ -143,7 +143,14 @@ func cmdSBEnv(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		ts.Setenv(fmt.Sprintf("VAULT_URL_%d", i), t.KeyVault.URL)
 		ts.Setenv(fmt.Sprintf("SOPS_KEY_URL_%d", i), t.KeyVault.SopsKey)
+		for _, a := range t.Accounts {
+			if a.Admin {
+				ts.Setenv(fmt.Sprintf("ADMIN_UPN_%d", i), a.UPN)
+			}
+		}
 	}
+	ts.Setenv("OPERATOR_TENANT_ID", w.Operator.TenantID)
+	ts.Setenv("CONSULTANT_UPN", w.Operator.Consultant.UPN)
 	id, err := age.GenerateX25519Identity()
 	ts.Check(err)
 	ts.Setenv("AGE_RECIPIENT", id.Recipient().String())

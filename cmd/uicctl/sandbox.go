@@ -24,6 +24,7 @@ type sandboxCmd struct {
 	OIDCTokenLifetime string `name:"oidc-token-lifetime" placeholder:"DURATION" help:"Lifetime of the GitHub Actions OIDC issuer's tokens (default 5m, as GitHub's)."`
 	PageSize          int    `placeholder:"N" help:"Items per Partner Center page at most, whatever size is asked (default 5, so that usage crosses pages)."`
 	UtilizationReady  bool   `help:"Serve Azure utilization at once, without the 204 Retry-After: 1 the first request of each period gets."`
+	OperatorConsent   string `name:"operator-consent" enum:"all,none" default:"all" help:"all: the operator app is consented in every partner tenant; none: only in its home tenant, until each tenant's admin opens the consent link (docs/operator.md)."`
 
 	Latency        string   `placeholder:"DURATION" help:"Fault: delay every request (e.g. 200ms)."`
 	Rate429        float64  `name:"rate-429" placeholder:"P" help:"Fault: answer this share of requests (0..1) with 429 and Retry-After."`
@@ -66,7 +67,8 @@ func (c *sandboxCmd) faults() (sandbox.Faults, error) {
 func (c *sandboxCmd) options() (sandbox.Options, error) {
 	f, err := c.faults()
 	o := sandbox.Options{Tenants: c.Tenants, Customers: c.Customers, Seed: c.Seed, StateFile: c.State,
-		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f, PageSize: c.PageSize, UtilizationReady: c.UtilizationReady}
+		RequestLog: c.RequestLog, Dir: c.Dir, Addr: c.Addr, Faults: f, PageSize: c.PageSize, UtilizationReady: c.UtilizationReady,
+		OperatorConsent: c.OperatorConsent}
 	if c.PageSize < 0 {
 		err = errors.Join(err, fmt.Errorf("--page-size must not be negative"))
 	}

@@ -33,7 +33,8 @@ var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
 //	sandbox oidc [subject=S] [lifetime=D]  (the GitHub Actions job of the OIDC issuer)
 //	sandbox signin UPN FILE (the user at the browser: opens the first authorize URL found in
 //	                         FILE, signs in as UPN and follows the redirect, e.g. to
-//	                         uicctl consent's loopback listener)
+//	                         uicctl consent's loopback listener; for an admin consent URL
+//	                         it prints where the browser is sent instead: Microsoft's page)
 //
 // start sets UICCTL_CLOUD, SSL_CERT_FILE, SSL_CERT_DIR (an empty directory: only the sandbox
 // CA is trusted), CURL_CA_BUNDLE, UICCTL_SANDBOX_URL and AZURE_TENANT_ID, AZURE_CLIENT_ID,
@@ -118,6 +119,12 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 		if u == "" {
 			ts.Fatalf("no authorize URL of the sandbox in %s", args[2])
 		}
+		if strings.Contains(u, "/v2.0/adminconsent?") {
+			loc, err := sb.SignIn(context.Background(), u, args[1])
+			ts.Check(err)
+			fmt.Fprintf(ts.Stdout(), "redirected to %s\n", loc)
+			return
+		}
 		if len(args) == 3 {
 			ts.Check(sb.Browse(context.Background(), u, args[1]))
 			return
@@ -166,6 +173,7 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 	fs.StringVar(&c.OIDCTokenLifetime, "oidc-token-lifetime", "", "")
 	fs.IntVar(&c.PageSize, "page-size", 0, "")
 	fs.BoolVar(&c.UtilizationReady, "utilization-ready", false, "")
+	fs.StringVar(&c.OperatorConsent, "operator-consent", "all", "")
 	scope := fs.String("fault-scope", "", "comma-separated services")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sandbox start: %v", err)
@@ -221,7 +229,7 @@ func startScriptSandbox(ts *testscript.TestScript, args []string) {
 func authorizeURLIn(text, base string) string {
 	for _, f := range strings.Fields(text) {
 		f = strings.Trim(f, "<>\"'()")
-		if strings.HasPrefix(f, base+"/") && strings.Contains(f, "/oauth2/v2.0/authorize?") {
+		if strings.HasPrefix(f, base+"/") && (strings.Contains(f, "/oauth2/v2.0/authorize?") || strings.Contains(f, "/v2.0/adminconsent?")) {
 			return f
 		}
 	}

@@ -90,7 +90,7 @@ func (c *verifyCmd) Run(app *App) error {
 		drift = func(ctx context.Context, t *spec.Tenant) ([]string, error) {
 			pt, _, _, err := x.Plan(ctx, t)
 			if err != nil {
-				return nil, err
+				return nil, entra.WithConsentLink(err, consentLinks(app))
 			}
 			if pt.Error != "" {
 				return nil, errors.New(pt.Error)
@@ -195,7 +195,7 @@ func operatorKeyIDs(app *App) (func(ctx context.Context, tenantID, appID string)
 	return func(ctx context.Context, tenantID, appID string) ([]string, bool, error) {
 		o, err := client.Observe(ctx, tenantID, entra.Query{AppID: appID, KnownAppID: appID})
 		if err != nil {
-			return nil, false, err
+			return nil, false, entra.WithConsentLink(err, consentLinks(app))
 		}
 		if o.App == nil {
 			return nil, false, nil

@@ -21,7 +21,7 @@ import (
 type PermissionError struct {
 	TenantID   string
 	Operation  string // what uicctl was doing, e.g. "read the application"
-	Permission string // the least-privileged Graph application permission that allows it
+	Permission string // the Graph application permission of OperatorPermissions that allows it
 }
 
 func (e *PermissionError) Error() string {
@@ -247,8 +247,8 @@ func itemError(status int, headers map[string]string, body []byte) error {
 	return &graphItemError{f: f}
 }
 
-// operation names a Graph call for errors: what it does and the least-privileged
-// application permission it needs (from its Microsoft Learn page).
+// operation names a Graph call for errors: what it does and the operator permission
+// (OperatorPermissions) that allows it; billing's names the partner app's own.
 type operation struct{ what, permission string }
 
 func strOf(s *string) string {

@@ -29,7 +29,7 @@ func hints(err error) []string {
 }
 
 // TestObservePermissionDenied: without any permission that lists groups, the 403 of the
-// AdminAgents lookup names the least-privileged permission to grant.
+// AdminAgents lookup names the operator permission that allows it.
 func TestObservePermissionDenied(t *testing.T) {
 	e := start(t, 1)
 	_, operatorApp, _ := e.sb.Operator()
@@ -52,11 +52,11 @@ func TestObservePermissionDenied(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("want a PermissionError, got %T %v", err, err)
 	}
-	want := "tenant " + e.tenant + ": cannot find the AdminAgents group: the operator lacks the Microsoft Graph permission GroupMember.Read.All"
+	want := "tenant " + e.tenant + ": cannot find the AdminAgents group: the operator lacks the Microsoft Graph permission GroupMember.ReadWrite.All"
 	if d := cmp.Diff(want, err.Error()); d != "" {
 		t.Errorf("message: -want +got\n%s", d)
 	}
-	if h := hints(err); len(h) != 1 || !strings.Contains(h[0], "GroupMember.Read.All") || !strings.Contains(h[0], e.tenant) {
+	if h := hints(err); len(h) != 1 || !strings.Contains(h[0], "GroupMember.ReadWrite.All") || !strings.Contains(h[0], e.tenant) {
 		t.Errorf("hints %q", h)
 	}
 }

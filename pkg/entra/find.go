@@ -8,7 +8,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/applications"
 )
 
-var opFindApps = operation{"find applications by display name", "Application.Read.All"}
+var opFindApps = operation{"find applications by display name", PermApplicationReadWriteAll}
 
 // AppSummary is an application found by FindApplications.
 type AppSummary struct {

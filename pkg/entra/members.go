@@ -7,7 +7,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 )
 
-var opRemoveMember = operation{"remove the service principal from AdminAgents", "GroupMember.ReadWrite.All"}
+var opRemoveMember = operation{"remove the service principal from AdminAgents", PermGroupMemberReadWriteAll}
 
 // RemoveGroupMember removes the directory object memberID from the group groupID
 // (DELETE /groups/{id}/members/{memberId}/$ref); a member that is gone already is not an

@@ -51,17 +51,19 @@ var (
 // programme creates in every partner tenant.
 const adminAgentsFilter = "displayName eq 'AdminAgents'"
 
-// The operations of the observe batch, with the least-privileged application permission
-// their Microsoft Learn pages list.
+// The operations of the observe batch, with the operator permission (OperatorPermissions)
+// that allows each. Their Microsoft Learn pages list narrower ones (Application.Read.All,
+// Directory.Read.All for grants, GroupMember.Read.All), each implied by one the operator
+// needs for apply anyway: requesting them too would only lengthen the consent.
 var (
-	opReadApp      = operation{"read the application", "Application.Read.All"}
-	opReadSP       = operation{"read the service principal", "Application.Read.All"}
-	opReadGrants   = operation{"read the delegated permission grants", "Directory.Read.All"}
-	opReadAssign   = operation{"read the app role assignments", "Application.Read.All"}
-	opReadMemberOf = operation{"read the service principal's group memberships", "Application.Read.All"}
-	opReadGroups   = operation{"find the AdminAgents group", "GroupMember.Read.All"}
-	opReadResource = operation{"read a resource API's service principal", "Application.Read.All"}
-	opBatch        = operation{"read the tenant", "Application.Read.All"}
+	opReadApp      = operation{"read the application", PermApplicationReadWriteAll}
+	opReadSP       = operation{"read the service principal", PermApplicationReadWriteAll}
+	opReadGrants   = operation{"read the delegated permission grants", PermDelegatedGrantReadWriteAll}
+	opReadAssign   = operation{"read the app role assignments", PermApplicationReadWriteAll}
+	opReadMemberOf = operation{"read the service principal's group memberships", PermApplicationReadWriteAll}
+	opReadGroups   = operation{"find the AdminAgents group", PermGroupMemberReadWriteAll}
+	opReadResource = operation{"read a resource API's service principal", PermApplicationReadWriteAll}
+	opBatch        = operation{"read the tenant", PermApplicationReadWriteAll}
 )
 
 type stepKind int
@@ -523,21 +525,20 @@ func (o *observation) readResource(s *step) error {
 	return nil
 }
 
-// readSP fills the service principal, its grants, assignments and AdminAgents membership.
-func (o *observation) readSP(ctx context.Context, steps []*step) error {
-	var spStep, grantStep, assignStep, memberStep *step
+// stepOf returns the step of steps of that kind.
+func stepOf(steps []*step, kind stepKind) *step {
 	for _, s := range steps {
-		switch s.kind {
-		case stepSP:
-			spStep = s
-		case stepGrants:
-			grantStep = s
-		case stepAssignments:
-			assignStep = s
-		case stepMemberOf:
-			memberStep = s
+		if s.kind == kind {
+			return s
 		}
 	}
+	return nil
+}
+
+// readSP fills the service principal, its grants, assignments and AdminAgents membership.
+func (o *observation) readSP(ctx context.Context, steps []*step) error {
+	spStep, grantStep := stepOf(steps, stepSP), stepOf(steps, stepGrants)
+	assignStep, memberStep := stepOf(steps, stepAssignments), stepOf(steps, stepMemberOf)
 	var sp spJSON
 	found, err := o.decode(spStep, &sp)
 	if err != nil || !found {

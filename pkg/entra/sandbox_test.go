@@ -165,7 +165,10 @@ type sdkEnv struct {
 
 func startSDK(ctx context.Context, t *testing.T) sdkEnv {
 	t.Helper()
-	sb, err := sandbox.Start(ctx, sandbox.Options{Tenants: 1, Dir: t.TempDir()})
+	// The export below is called as the operator, so it also holds PartnerBilling.Read.All
+	// (uicctl's export uses the partner app's own token).
+	roles := append(append([]string{}, graph.OperatorRoles...), "PartnerBilling.Read.All")
+	sb, err := sandbox.Start(ctx, sandbox.Options{Tenants: 1, Dir: t.TempDir(), OperatorRoles: roles})
 	if err != nil {
 		t.Fatal(err)
 	}

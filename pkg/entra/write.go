@@ -30,13 +30,13 @@ import (
 // caller records its keyId and removes what it cannot store.
 
 var (
-	opUpsertApp      = operation{"create or update the application", "Application.ReadWrite.OwnedBy"}
-	opAddPassword    = operation{"add a client secret", "Application.ReadWrite.OwnedBy"}
-	opRemovePassword = operation{"remove a client secret", "Application.ReadWrite.OwnedBy"}
-	opCreateSP       = operation{"create the service principal", "Application.ReadWrite.OwnedBy"}
-	opWriteGrant     = operation{"write a delegated permission grant", "DelegatedPermissionGrant.ReadWrite.All"}
-	opWriteAssign    = operation{"write an app role assignment", "AppRoleAssignment.ReadWrite.All"}
-	opAddMember      = operation{"add the service principal to AdminAgents", "GroupMember.ReadWrite.All"}
+	opUpsertApp      = operation{"create or update the application", PermApplicationReadWriteAll}
+	opAddPassword    = operation{"add a client secret", PermApplicationReadWriteAll}
+	opRemovePassword = operation{"remove a client secret", PermApplicationReadWriteAll}
+	opCreateSP       = operation{"create the service principal", PermApplicationReadWriteAll}
+	opWriteGrant     = operation{"write a delegated permission grant", PermDelegatedGrantReadWriteAll}
+	opWriteAssign    = operation{"write an app role assignment", PermAppRoleAssignmentReadWriteAll}
+	opAddMember      = operation{"add the service principal to AdminAgents", PermGroupMemberReadWriteAll}
 )
 
 // AppKey is how the spec identifies the application: UniqueName (upserted with

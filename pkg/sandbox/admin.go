@@ -164,6 +164,16 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"url": "<authorize URL>", "upn": "<account>"}`))
 			return
 		}
+		if strings.Contains(body.URL, "/v2.0/adminconsent?") {
+			// Its redirect URI is Microsoft's page, out of reach: say where it leads instead.
+			loc, err := s.SignIn(r.Context(), body.URL, body.UPN)
+			if err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"location": loc})
+			return
+		}
 		if err := s.Browse(r.Context(), body.URL, body.UPN); err != nil {
 			fail(http.StatusBadRequest, err)
 			return

@@ -114,24 +114,31 @@ func (s *Sandbox) checkAuthorize(seg string, q url.Values) (authRequest, *aadErr
 	return ar, nil
 }
 
+// pageQuery returns the parameters of a sign-in page request: the query of the GET, or the
+// request the sign-in form carries in ctx when it posts back.
+func (s *Sandbox) pageQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	if r.Method != http.MethodPost {
+		return r.URL.Query(), true
+	}
+	if err := r.ParseForm(); err != nil {
+		s.authorizeErrorPage(w, errInvalidRequest("The request is malformed."))
+		return nil, false
+	}
+	if !r.PostForm.Has("ctx") {
+		return r.PostForm, true
+	}
+	q, err := url.ParseQuery(r.PostForm.Get("ctx"))
+	if err != nil {
+		s.authorizeErrorPage(w, errInvalidRequest("The request is malformed."))
+		return nil, false
+	}
+	return q, true
+}
+
 func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg string, v1 bool) {
-	var q url.Values
-	if r.Method == http.MethodPost {
-		if err := r.ParseForm(); err != nil {
-			s.authorizeErrorPage(w, errInvalidRequest("The request is malformed."))
-			return
-		}
-		if r.PostForm.Has("ctx") {
-			var err error
-			if q, err = url.ParseQuery(r.PostForm.Get("ctx")); err != nil {
-				s.authorizeErrorPage(w, errInvalidRequest("The request is malformed."))
-				return
-			}
-		} else {
-			q = r.PostForm
-		}
-	} else {
-		q = r.URL.Query()
+	q, ok := s.pageQuery(w, r)
+	if !ok {
+		return
 	}
 	if v1 && q.Get("resource") != "" {
 		// v1 names one resource and always returns refresh tokens; the scope parameter only
@@ -181,45 +188,11 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 			"error_description": {"AADSTS50058: A silent sign-in request was sent but no user is signed in."}})
 		return
 	}
-	if r.Method != http.MethodPost || !r.PostForm.Has("login") {
-		s.signInForm(w, r, ar, q.Get("login_hint"), "", http.StatusOK)
+	uc, ok := s.signInUser(w, r, ar)
+	if !ok {
 		return
 	}
-	if echoRequested(r) {
-		// The echo fault: the submitted sign-in (password and MFA code included) comes back
-		// in error_description, the way uicctl's callback page receives a remote error.
-		s.authorizeRedirect(w, r, ar, url.Values{"error": {"invalid_request"},
-			"error_description": {"AADSTS900144: The request body must contain the following parameter: " + echoText(r, r.PostForm.Encode())}})
-		return
-	}
-	login := strings.ToLower(strings.TrimSpace(r.PostForm.Get("login")))
-	s.mu.Lock()
-	u := s.st.Users[login]
-	var uc user
-	if u != nil {
-		uc = *u
-	}
-	s.mu.Unlock()
-	if u == nil || r.PostForm.Get("passwd") != uc.Password {
-		s.signInForm(w, r, ar, login, "AADSTS50126: Error validating credentials due to invalid username or password.", http.StatusOK)
-		return
-	}
-	if ar.tenant != nil && ar.tenant.ID != uc.TenantID {
-		s.signInForm(w, r, ar, login, fmt.Sprintf("AADSTS50020: User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application '%s'(%s) in that tenant.", uc.UPN, ar.tenant.Domain, ar.app.AppID, ar.app.DisplayName), http.StatusOK)
-		return
-	}
-	mfa := !uc.MFAOff
-	if mfa {
-		otc := strings.TrimSpace(r.PostForm.Get("otc"))
-		if otc == "" {
-			s.signInForm(w, r, ar, login, "Enter the code displayed in your authenticator app.", http.StatusOK)
-			return
-		}
-		if otc != uc.MFACode {
-			s.signInForm(w, r, ar, login, "You didn't enter the expected verification code. Please try again.", http.StatusOK)
-			return
-		}
-	}
+	login, mfa := strings.ToLower(uc.UPN), !uc.MFAOff
 	tenant, _ := s.tenantOf(uc.TenantID)
 	if tenant.ID != ar.app.TenantID {
 		if _, ok := s.graph.ServicePrincipal(tenant.ID, ar.app.AppID); !ok || ar.app.SignInAudience == "AzureADMyOrg" {
@@ -247,6 +220,51 @@ func (s *Sandbox) serveAuthorize(w http.ResponseWriter, r *http.Request, seg str
 		v.Set("id_token", s.idToken(baseURL(r), tenant.ID, ar.app.AppID, &uc, q.Get("nonce")))
 	}
 	s.authorizeRedirect(w, r, ar, v)
+}
+
+// signInUser shows the sign-in form, or checks the account, password and MFA code it
+// posted against ar's tenant. It reports false when it answered with the form (again, with
+// Entra's message after a failure).
+func (s *Sandbox) signInUser(w http.ResponseWriter, r *http.Request, ar authRequest) (user, bool) {
+	if r.Method != http.MethodPost || !r.PostForm.Has("login") {
+		s.signInForm(w, r, ar, ar.q.Get("login_hint"), "", http.StatusOK)
+		return user{}, false
+	}
+	if echoRequested(r) {
+		// The echo fault: the submitted sign-in (password and MFA code included) comes back
+		// in error_description, the way uicctl's callback page receives a remote error.
+		s.authorizeRedirect(w, r, ar, url.Values{"error": {"invalid_request"},
+			"error_description": {"AADSTS900144: The request body must contain the following parameter: " + echoText(r, r.PostForm.Encode())}})
+		return user{}, false
+	}
+	login := strings.ToLower(strings.TrimSpace(r.PostForm.Get("login")))
+	s.mu.Lock()
+	u := s.st.Users[login]
+	var uc user
+	if u != nil {
+		uc = *u
+	}
+	s.mu.Unlock()
+	if u == nil || r.PostForm.Get("passwd") != uc.Password {
+		s.signInForm(w, r, ar, login, "AADSTS50126: Error validating credentials due to invalid username or password.", http.StatusOK)
+		return uc, false
+	}
+	if ar.tenant != nil && ar.tenant.ID != uc.TenantID {
+		s.signInForm(w, r, ar, login, fmt.Sprintf("AADSTS50020: User account '%s' from identity provider does not exist in tenant '%s' and cannot access the application '%s'(%s) in that tenant.", uc.UPN, ar.tenant.Domain, ar.app.AppID, ar.app.DisplayName), http.StatusOK)
+		return uc, false
+	}
+	if !uc.MFAOff {
+		otc := strings.TrimSpace(r.PostForm.Get("otc"))
+		if otc == "" {
+			s.signInForm(w, r, ar, login, "Enter the code displayed in your authenticator app.", http.StatusOK)
+			return uc, false
+		}
+		if otc != uc.MFACode {
+			s.signInForm(w, r, ar, login, "You didn't enter the expected verification code. Please try again.", http.StatusOK)
+			return uc, false
+		}
+	}
+	return uc, true
 }
 
 // pruneCodesLocked drops codes past their life, so abandoned sign-ins do not accumulate.

@@ -12,12 +12,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/useitcloud/uicctl/pkg/sandbox/graph"
 )
 
 // TestBillingExportServesWorldUsage: Graph's unbilled usage export and Partner Center's
 // unbilled line items serve the same rows of the world, so verify's usage kinds agree.
 func TestBillingExportServesWorldUsage(t *testing.T) {
-	e := start(t, Options{Tenants: 1, Customers: 2})
+	// The export is called as the operator here, so it also holds PartnerBilling.Read.All.
+	e := start(t, Options{Tenants: 1, Customers: 2, OperatorRoles: append(append([]string{}, graph.OperatorRoles...), "PartnerBilling.Read.All")})
 	ten := e.sb.World().Tenants[0]
 	_, cid, secret := e.sb.Operator()
 	pcTok := e.pcToken(t, ten.TenantID, cid, secret)

@@ -14,8 +14,8 @@ import (
 	"strings"
 )
 
-// SignIn plays a user at a browser: it opens authorizeURL (an authorize URL of this
-// sandbox), submits the sign-in form as upn with the account's password and MFA code, and
+// SignIn plays a user at a browser: it opens authorizeURL (an authorize or admin consent
+// URL of this sandbox), submits the sign-in form as upn with the account's password and MFA code, and
 // returns where the browser is sent next (redirect_uri with code and state, or with an
 // error). It does not follow that redirect. An account with MFA off signs in without a code.
 func (s *Sandbox) SignIn(ctx context.Context, authorizeURL, upn string) (string, error) {
@@ -30,8 +30,8 @@ func (s *Sandbox) SignIn(ctx context.Context, authorizeURL, upn string) (string,
 		return "", fmt.Errorf("unknown account %q", upn)
 	}
 	au, err := url.Parse(authorizeURL)
-	if err != nil || !strings.HasPrefix(authorizeURL, s.url+"/") || !strings.HasSuffix(au.Path, "/oauth2/v2.0/authorize") {
-		return "", fmt.Errorf("not an authorize URL of this sandbox")
+	if err != nil || !strings.HasPrefix(authorizeURL, s.url+"/") || !(strings.HasSuffix(au.Path, "/oauth2/v2.0/authorize") || strings.HasSuffix(au.Path, "/v2.0/adminconsent")) {
+		return "", fmt.Errorf("not an authorize or admin consent URL of this sandbox")
 	}
 	if q := au.Query(); q.Get("response_mode") != "" && q.Get("response_mode") != "query" {
 		return "", fmt.Errorf("only response_mode=query can be followed")

@@ -133,6 +133,8 @@ func (s *Sandbox) serveLogin(w http.ResponseWriter, r *http.Request) {
 		s.serveAuthorize(w, r, seg, false)
 	case "oauth2/authorize":
 		s.serveAuthorize(w, r, seg, true)
+	case "v2.0/adminconsent":
+		s.serveAdminConsent(w, r, seg)
 	default:
 		http.NotFound(w, r)
 	}

@@ -48,6 +48,14 @@ type Options struct {
 	// each subscription and period answers 204 No Content with Retry-After: 1 (not ready
 	// yet), as Partner Center documents it may.
 	UtilizationReady bool
+	// OperatorConsent is OperatorConsentAll (the default: the operator app is consented in
+	// every partner tenant) or OperatorConsentNone (it has a service principal only in its
+	// home tenant until a tenant's admin approves it on the admin consent endpoint).
+	OperatorConsent string
+	// OperatorRoles are the Graph application permissions the operator app requests and
+	// holds; nil means graph.OperatorRoles, what uicctl needs. Tests that call other APIs
+	// as the operator (the billing export) add theirs.
+	OperatorRoles []string
 
 	// ActionsSubject is the sub claim of the GitHub Actions issuer's tokens; empty means
 	// DefaultActionsSubject (the subject the operator app's federated credential trusts).
@@ -93,6 +101,12 @@ type Sandbox struct {
 
 const operatorName = "uicctl sandbox operator"
 
+// The values of Options.OperatorConsent.
+const (
+	OperatorConsentAll  = "all"
+	OperatorConsentNone = "none"
+)
+
 // Start generates (or restores) the world and serves it. The sandbox is ready when Start
 // returns; ctx only bounds the start itself.
 func Start(ctx context.Context, opts Options) (*Sandbox, error) {
@@ -107,6 +121,13 @@ func Start(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	if err := opts.Faults.validate(); err != nil {
 		return nil, err
+	}
+	switch opts.OperatorConsent {
+	case "":
+		opts.OperatorConsent = OperatorConsentAll
+	case OperatorConsentAll, OperatorConsentNone:
+	default:
+		return nil, fmt.Errorf("operator consent %q: want %s or %s", opts.OperatorConsent, OperatorConsentAll, OperatorConsentNone)
 	}
 	if opts.ActionsSubject == "" {
 		opts.ActionsSubject = DefaultActionsSubject

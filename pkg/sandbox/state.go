@@ -42,6 +42,7 @@ type user struct {
 	Password        string    `json:"password"`
 	MFACode         string    `json:"mfaCode"`
 	MFAOff          bool      `json:"mfaOff"`
+	Admin           bool      `json:"admin,omitempty"` // may approve apps on the admin consent endpoint
 	ObjectID        string    `json:"objectId"`
 	TenantID        string    `json:"tenantId"`
 	TokensValidFrom time.Time `json:"tokensValidFrom"`
@@ -78,17 +79,23 @@ func (s *Sandbox) initState() error {
 		AppMgmtRemoved: map[string]bool{},
 	}
 	op := st.World.Operator
-	s.graph.AddTenant(op.TenantID, "uicoperator.onmicrosoft.com")
+	s.graph.AddTenant(op.TenantID, OperatorDomain)
+	c := op.Consultant
+	st.Users[strings.ToLower(c.UPN)] = &user{UPN: c.UPN, Password: c.Password, MFACode: c.MFACode, ObjectID: c.ObjectID, TenantID: op.TenantID, Admin: true}
+	// The operator is consented in its home tenant, and in every partner tenant unless
+	// --operator-consent none leaves that to each tenant's admin (AdminConsent).
 	all := []string{op.TenantID}
 	for _, t := range st.World.Tenants {
 		s.graph.AddTenant(t.TenantID, t.Domain)
-		all = append(all, t.TenantID)
+		if s.opts.OperatorConsent != OperatorConsentNone {
+			all = append(all, t.TenantID)
+		}
 		for _, a := range t.Accounts {
 			st.Users[strings.ToLower(a.UPN)] = &user{UPN: a.UPN, Password: a.Password, MFACode: a.MFACode,
-				ObjectID: a.ObjectID, TenantID: t.TenantID}
+				ObjectID: a.ObjectID, TenantID: t.TenantID, Admin: a.Admin}
 		}
 	}
-	if err := s.graph.SeedOperator(op.TenantID, op.ClientID, operatorName, st.OperatorSecret, now.AddDate(2, 0, 0), all); err != nil {
+	if err := s.graph.SeedOperator(op.TenantID, op.ClientID, operatorName, st.OperatorSecret, now.AddDate(2, 0, 0), all, s.opts.OperatorRoles); err != nil {
 		return fmt.Errorf("cannot seed the operator app: %w", err)
 	}
 	return s.setState(st, key)
@@ -130,7 +137,7 @@ func (s *Sandbox) setState(st *state, key *rsa.PrivateKey) error {
 	}
 	st.codes = map[string]*authCode{}
 	st.tenants = map[string]*tenantInfo{}
-	op := &tenantInfo{ID: st.World.Operator.TenantID, Domain: "uicoperator.onmicrosoft.com", Name: "operator"}
+	op := &tenantInfo{ID: st.World.Operator.TenantID, Domain: OperatorDomain, Name: "operator"}
 	st.tenants[strings.ToLower(op.ID)], st.tenants[op.Domain] = op, op
 	for i := range st.World.Tenants {
 		t := &st.World.Tenants[i]

@@ -21,7 +21,14 @@ type World struct {
 type Operator struct {
 	TenantID string `json:"tenantId"`
 	ClientID string `json:"clientId"`
+	// Domain is the home tenant's domain; Consultant is the consultant's account there (an
+	// Application Administrator of the home tenant, who registers the operator app).
+	Domain     string  `json:"domain"`
+	Consultant Account `json:"consultant"`
 }
+
+// OperatorDomain is the domain of the operator's home tenant.
+const OperatorDomain = "uicoperator.onmicrosoft.com"
 
 // A Tenant is one partner tenant.
 type Tenant struct {
@@ -63,6 +70,9 @@ type Account struct {
 	MFA      bool   `json:"mfa"`
 	MFACode  string `json:"mfaCode,omitempty"`
 	ObjectID string `json:"objectId"`
+	// Admin marks the tenant's Global Administrator: the account that may approve the
+	// operator app on the admin consent endpoint.
+	Admin bool `json:"admin,omitempty"`
 }
 
 // A Customer is a CSP customer of a partner tenant.
@@ -124,6 +134,7 @@ func generateWorld(seed int64, n, c int) World {
 				MFA:      true,
 				MFACode:  fmt.Sprintf("%06d", r.IntN(1000000)),
 				ObjectID: uuid(r),
+				Admin:    user == "admin",
 			})
 		}
 		for j := range c {
@@ -147,6 +158,11 @@ func generateWorld(seed int64, n, c int) World {
 		}
 		w.Tenants = append(w.Tenants, t)
 	}
+	// Drawn last, so that the partner tenants of a seed stay what they were before the
+	// consultant existed.
+	w.Operator.Domain = OperatorDomain
+	w.Operator.Consultant = Account{UPN: "consultant@" + OperatorDomain, Password: password(r), MFA: true,
+		MFACode: fmt.Sprintf("%06d", r.IntN(1000000)), ObjectID: uuid(r), Admin: true}
 	return w
 }
 

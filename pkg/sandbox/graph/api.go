@@ -29,18 +29,27 @@ func (s *Service) AddTenant(tenantID, domain string) {
 	s.tenants[tenantID] = t
 }
 
-// operatorRoles are the Graph application permissions the operator app holds in every
-// tenant it manages.
-var operatorRoles = []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-	"DelegatedPermissionGrant.ReadWrite.All", "GroupMember.ReadWrite.All", "Directory.Read.All", "PartnerBilling.Read.All"}
+// OperatorRoles are the Graph application permissions the sandbox's operator app
+// requests (requiredResourceAccess) and holds in every tenant it was consented in: the
+// least-privileged set docs/operator.md derives from uicctl's calls. The sandbox keeps
+// its own list (it is the cloud, not the client); a test checks that the two agree.
+var OperatorRoles = []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+	"DelegatedPermissionGrant.ReadWrite.All", "GroupMember.ReadWrite.All"}
 
-// SeedOperator registers the operator app (home tenant homeTenantID) with a secret, and in
-// each listed tenant creates its service principal and app role assignments on Microsoft
-// Graph for the permissions uicctl needs (Application.ReadWrite.All,
-// AppRoleAssignment.ReadWrite.All, DelegatedPermissionGrant.ReadWrite.All,
-// GroupMember.ReadWrite.All, Directory.Read.All, PartnerBilling.Read.All).
+// OperatorConsentRedirectURI is the web redirect URI the operator app registers for the
+// admin consent link: Microsoft's own blank page, so a partner's admin lands on
+// login.microsoftonline.com with admin_consent=True in the address bar.
+const OperatorConsentRedirectURI = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+
+// SeedOperator registers the operator app (home tenant homeTenantID) with a secret,
+// requesting roles on Microsoft Graph (nil: OperatorRoles), and admin-consents it in each listed tenant:
+// its service principal and app role assignments there. Tenants not listed have no
+// service principal of it until an admin consents (AdminConsent).
 // Seeding again (after Restore, say) replaces the secret and keeps everything else.
-func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, endDateTime time.Time, tenants []string) error {
+func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, endDateTime time.Time, tenants, roles []string) error {
+	if roles == nil {
+		roles = OperatorRoles
+	}
 	if !isGUID(appID) {
 		return fmt.Errorf("cannot seed operator app: app id %q is not a GUID", appID)
 	}
@@ -62,7 +71,6 @@ func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, 
 	if loc, ok := s.apps[appID]; ok && loc.tenant != homeTenantID {
 		return fmt.Errorf("cannot seed operator app %s: it is registered in tenant %s", appID, loc.tenant)
 	}
-	graphSP := func(t *tenant) *entity { return t.SPs[stableGUID(t.ID, "sp", GraphAppID)] }
 	objID := stableGUID(homeTenantID, "app", appID)
 	app := home.Apps[objID]
 	if app == nil {
@@ -70,6 +78,7 @@ func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, 
 		props["verifiedPublisher"] = object{"displayName": nil, "verifiedPublisherId": nil, "addedDateTime": nil}
 		props["parentalControlSettings"].(object)["legalAgeGroupRule"] = "Allow"
 		props["web"].(object)["implicitGrantSettings"] = object{"enableAccessTokenIssuance": false, "enableIdTokenIssuance": false}
+		props["web"].(object)["redirectUris"] = []any{OperatorConsentRedirectURI}
 		props["id"] = objID
 		props["appId"] = appID
 		props["displayName"] = displayName
@@ -78,7 +87,7 @@ func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, 
 		props["publisherDomain"] = home.Domain
 		access := []any{}
 		for _, r := range graphRoles {
-			if contains(operatorRoles, r.value) {
+			if contains(roles, r.value) {
 				access = append(access, object{"id": r.id, "type": "Role"})
 			}
 		}
@@ -95,31 +104,108 @@ func (s *Service) SeedOperator(homeTenantID, appID, displayName, secret string, 
 	}}
 	home.Secrets[objID] = map[string]string{keyID: hashSecret(secret)}
 	for _, tid := range tenants {
-		t := s.tenants[tid]
-		sp := t.spByAppID(appID)
-		if sp == nil {
-			props := spFromApp(t, homeTenantID, app)
-			props["id"] = stableGUID(tid, "sp", appID)
-			sp = &entity{Props: props}
-			t.SPs[props["id"].(string)] = sp
-		}
-		g := graphSP(t)
-		for _, r := range graphRoles {
-			if !contains(operatorRoles, r.value) {
-				continue
-			}
-			id := assignmentIDStable(sp.str("id"), r.id)
-			if t.Assignments[id] != nil {
-				continue
-			}
-			t.Assignments[id] = &entity{Props: object{
-				"id": id, "deletedDateTime": nil, "appRoleId": r.id, "createdDateTime": start.Format(time.RFC3339Nano),
-				"principalDisplayName": displayName, "principalId": sp.str("id"), "principalType": "ServicePrincipal",
-				"resourceDisplayName": g.str("displayName"), "resourceId": g.str("id"),
-			}}
-		}
+		s.consentLocked(s.tenants[tid], homeTenantID, app, start)
 	}
 	return nil
+}
+
+// AdminConsent is what a tenant admin's approval on the admin consent endpoint does
+// (v2-admin-consent, with scope=.default: everything the app's requiredResourceAccess
+// lists): the app's service principal in tenantID, an app role assignment for each
+// application permission and an AllPrincipals grant for the delegated ones. Consenting
+// again adds what the app requests now and keeps the rest. It returns the granted
+// permission values, sorted by resource.
+func (s *Service) AdminConsent(tenantID, appID string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenants[tenantID]
+	if t == nil {
+		return nil, fmt.Errorf("unknown tenant %s", tenantID)
+	}
+	loc, ok := s.apps[strings.ToLower(appID)]
+	if !ok {
+		return nil, fmt.Errorf("unknown application %s", appID)
+	}
+	app := s.tenants[loc.tenant].Apps[loc.objectID]
+	if app == nil {
+		return nil, fmt.Errorf("unknown application %s", appID)
+	}
+	return s.consentLocked(t, loc.tenant, app, s.opts.Now().UTC()), nil
+}
+
+// consentLocked creates app's service principal in t and grants it what app requests of
+// the resources t has. The caller holds s.mu.
+func (s *Service) consentLocked(t *tenant, homeTenantID string, app *entity, at time.Time) []string {
+	appID := app.str("appId")
+	sp := t.spByAppID(appID)
+	if sp == nil {
+		props := spFromApp(t, homeTenantID, app)
+		props["id"] = stableGUID(t.ID, "sp", appID)
+		sp = &entity{Props: props}
+		t.SPs[props["id"].(string)] = sp
+	}
+	var granted []string
+	rras, _ := app.Props["requiredResourceAccess"].([]any)
+	for _, rra := range rras {
+		rra, _ := rra.(object)
+		resourceAppID, _ := rra["resourceAppId"].(string)
+		res := t.spByAppID(resourceAppID)
+		if res == nil {
+			continue
+		}
+		values := map[string]map[string]string{"Role": {}, "Scope": {}}
+		for _, kind := range [][2]string{{"appRoles", "Role"}, {"oauth2PermissionScopes", "Scope"}} {
+			list, _ := res.Props[kind[0]].([]any)
+			for _, p := range list {
+				p, _ := p.(object)
+				id, _ := p["id"].(string)
+				v, _ := p["value"].(string)
+				values[kind[1]][strings.ToLower(id)] = v
+			}
+		}
+		var scopes []string
+		access, _ := rra["resourceAccess"].([]any)
+		for _, a := range access {
+			a, _ := a.(object)
+			id, _ := a["id"].(string)
+			typ, _ := a["type"].(string)
+			v := values[typ][strings.ToLower(id)]
+			if v == "" {
+				continue
+			}
+			granted = append(granted, v)
+			if typ == "Scope" {
+				scopes = append(scopes, v)
+				continue
+			}
+			aid := assignmentIDStable(sp.str("id"), strings.ToLower(id))
+			if t.Assignments[aid] != nil {
+				continue
+			}
+			t.Assignments[aid] = &entity{Props: object{
+				"id": aid, "deletedDateTime": nil, "appRoleId": strings.ToLower(id), "createdDateTime": at.Format(time.RFC3339Nano),
+				"principalDisplayName": app.str("displayName"), "principalId": sp.str("id"), "principalType": "ServicePrincipal",
+				"resourceDisplayName": res.str("displayName"), "resourceId": res.str("id"),
+			}}
+		}
+		if len(scopes) > 0 {
+			gid := grantID(sp.str("id"), res.str("id"), "")
+			g := t.Grants[gid]
+			if g == nil {
+				g = &entity{Props: object{"id": gid, "clientId": sp.str("id"), "consentType": "AllPrincipals", "principalId": nil,
+					"resourceId": res.str("id"), "scope": ""}}
+				t.Grants[gid] = g
+			}
+			have := strings.Fields(g.str("scope"))
+			for _, sc := range scopes {
+				if !contains(have, sc) {
+					have = append(have, sc)
+				}
+			}
+			g.Props["scope"] = strings.Join(have, " ")
+		}
+	}
+	return granted
 }
 
 func assignmentIDStable(principalID, roleID string) string {

@@ -17,7 +17,7 @@ func BenchmarkGraphHandler(b *testing.B) {
 	tok := fakeTokens{}
 	svc := New(Options{Authenticate: tok.authenticate})
 	svc.AddTenant(testTenant, "contoso.onmicrosoft.com")
-	if err := svc.SeedOperator(testTenant, operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), []string{testTenant}); err != nil {
+	if err := svc.SeedOperator(testTenant, operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), []string{testTenant}, nil); err != nil {
 		b.Fatal(err)
 	}
 	tok["t"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
@@ -103,7 +103,7 @@ func BenchmarkAddTenant(b *testing.B) {
 		ids[j] = stableGUID("world", strconv.Itoa(j))
 		w.AddTenant(ids[j], "world.onmicrosoft.com")
 	}
-	if err := w.SeedOperator(ids[0], operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), ids); err != nil {
+	if err := w.SeedOperator(ids[0], operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), ids, nil); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()

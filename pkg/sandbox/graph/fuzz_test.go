@@ -14,7 +14,7 @@ func fuzzService(tb testing.TB) *Service {
 	tok := fakeTokens{}
 	s := New(Options{Authenticate: tok.authenticate})
 	s.AddTenant(testTenant, "contoso.onmicrosoft.com")
-	if err := s.SeedOperator(testTenant, operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), []string{testTenant}); err != nil {
+	if err := s.SeedOperator(testTenant, operatorApp, "op", testSecret, time.Now().AddDate(1, 0, 0), []string{testTenant}, nil); err != nil {
 		tb.Fatal(err)
 	}
 	tok["t"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",

@@ -55,9 +55,11 @@ func newFixture(t *testing.T) *fixture {
 	})
 	f.svc.AddTenant(testTenant, "contoso.onmicrosoft.com")
 	f.svc.AddTenant(otherTenant, "fabrikam.onmicrosoft.com")
-	if err := f.svc.SeedOperator(testTenant, operatorApp, "uicctl operator", testSecret, f.now.AddDate(1, 0, 0), []string{testTenant, otherTenant}); err != nil {
+	if err := f.svc.SeedOperator(testTenant, operatorApp, "uicctl operator", testSecret, f.now.AddDate(1, 0, 0), []string{testTenant, otherTenant}, testOperatorRoles); err != nil {
 		t.Fatal(err)
 	}
+	// The operator of these tests also holds what the billing export and organization
+	// tests call with, beyond the roles uicctl's operator needs.
 	f.tok["operator"] = Principal{TenantID: testTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
 		Roles: f.svc.AppRoles(testTenant, operatorApp, GraphAppID)}
 	f.tok["other"] = Principal{TenantID: otherTenant, AppID: operatorApp, Audience: "https://graph.microsoft.com",
@@ -157,3 +159,7 @@ func str(m map[string]any, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
+
+// testOperatorRoles are OperatorRoles plus the permissions of the billing export and the
+// organization read, which these tests call as the operator.
+var testOperatorRoles = append(append([]string{}, OperatorRoles...), "PartnerBilling.Read.All", "Organization.Read.All")
