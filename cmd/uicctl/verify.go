@@ -11,7 +11,9 @@ import (
 	"github.com/useitcloud/uicctl/pkg/apply"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 	"github.com/useitcloud/uicctl/pkg/entra"
+	"github.com/useitcloud/uicctl/pkg/keyvault"
 	"github.com/useitcloud/uicctl/pkg/partnercenter"
+	"github.com/useitcloud/uicctl/pkg/plan"
 	fleetreport "github.com/useitcloud/uicctl/pkg/report"
 	"github.com/useitcloud/uicctl/pkg/secrets"
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -80,13 +82,27 @@ func (c *verifyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	// The vaults of tenants with delivery.keyVault are read with the operator's credential.
+	var vault *keyvault.Client
+	var delivery func(ctx context.Context, t *spec.Tenant, f *secrets.File) ([]string, error)
+	if keyIDs != nil {
+		if vault, err = vaultClient(app, fleet.Tenants); err != nil {
+			return err
+		}
+	}
+	if vault != nil {
+		delivery = func(ctx context.Context, t *spec.Tenant, f *secrets.File) ([]string, error) {
+			kv := t.Partner.Delivery.KeyVault
+			return vault.Check(ctx, kv.URL, plan.VaultWants(t.Partner, apply.Meta(f)), keyvault.FileValues(t.Partner.TenantID, f), now)
+		}
+	}
 	var drift func(ctx context.Context, t *spec.Tenant) ([]string, error)
 	if c.WithPlan && keyIDs != nil {
 		graph, err := graphClient(app)
 		if err != nil {
 			return err
 		}
-		x := apply.New(apply.Options{Cloud: cl, Graph: graph, Now: func() time.Time { return now }})
+		x := apply.New(apply.Options{Cloud: cl, Graph: graph, Vault: vault, Now: func() time.Time { return now }})
 		drift = func(ctx context.Context, t *spec.Tenant) ([]string, error) {
 			pt, _, _, err := x.Plan(ctx, t)
 			if err != nil {
@@ -108,7 +124,7 @@ func (c *verifyCmd) Run(app *App) error {
 	writeErrs := make([]error, len(fleet.Tenants))
 	parallel(app, len(fleet.Tenants), func(i int) {
 		t := fleet.Tenants[i]
-		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs, WithPlan: c.WithPlan, Drift: drift,
+		in := verify.Input{Tenant: t, SpecErrors: specErrs[t.Path], Cloud: cl, Now: now, KeyIDs: keyIDs, WithPlan: c.WithPlan, Drift: drift, Delivery: delivery,
 			CorrelationID: partnercenter.NewCorrelationID()}
 		app.Log.Debug("partner center calls of this tenant carry one correlation id", "path", t.Path, "MS-CorrelationId", in.CorrelationID)
 		if t.Partner != nil {

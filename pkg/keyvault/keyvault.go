@@ -359,3 +359,37 @@ func (c *Client) DeliverIf(ctx context.Context, vaultURL string, w plan.VaultWan
 	}
 	return Swapped, nil
 }
+
+// Check is verify's delivery check: the latest version of each secret the file has a value
+// for equals it, is enabled and has not expired. It returns the problems found, none when
+// the vault holds what the platform should read.
+func (c *Client) Check(ctx context.Context, vaultURL string, wants []plan.VaultWant, vals Values, now time.Time) ([]string, error) {
+	var problems []string
+	for _, w := range wants {
+		want, ok := vals[w.Key]
+		if !ok {
+			continue
+		}
+		got, obs, err := c.Get(ctx, vaultURL, w.Name)
+		var e *Error
+		switch {
+		case errors.As(err, &e) && e.Status == http.StatusNotFound:
+			problems = append(problems, w.Name+" is not in the vault")
+			continue
+		case errors.As(err, &e) && e.Status == http.StatusForbidden && e.Inner == "SecretDisabled":
+			problems = append(problems, w.Name+": its latest version is disabled")
+			continue
+		case err != nil:
+			return nil, err
+		}
+		switch {
+		case !want.Equal(got):
+			problems = append(problems, fmt.Sprintf("%s: the latest version (%s) differs from the secrets file", w.Name, ShortVersion(obs.Version)))
+		case !obs.Enabled:
+			problems = append(problems, w.Name+": its latest version is disabled")
+		case !obs.Expires.IsZero() && !now.Before(obs.Expires):
+			problems = append(problems, fmt.Sprintf("%s: expired on %s", w.Name, obs.Expires.Format(time.RFC3339)))
+		}
+	}
+	return problems, nil
+}

@@ -40,6 +40,7 @@ const (
 	CheckPartnerAPI        = "partner-api-token"
 	CheckAppManagement     = "app-management"
 	CheckDrift             = "no-drift"
+	CheckDelivery          = "delivery"
 )
 
 // Check is the result of one named check.
@@ -107,6 +108,10 @@ type Input struct {
 	// application.displayName"). Nil leaves the check out; WithPlan without Drift skips it.
 	Drift    func(ctx context.Context, t *spec.Tenant) (pending []string, err error)
 	WithPlan bool
+	// Delivery, for a spec with delivery.keyVault, compares the vault's latest versions with
+	// the secrets file and returns what differs, is disabled or expired. Nil (no operator
+	// credentials) skips the check.
+	Delivery func(ctx context.Context, t *spec.Tenant, f *secrets.File) (problems []string, err error)
 	// CorrelationID is the MS-CorrelationId of the tenant's Partner Center calls; empty: a
 	// fresh one.
 	CorrelationID string
@@ -369,6 +374,27 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 				return Fail, fmt.Sprintf("configuration drift: %d pending change(s): %s", len(pending), strings.Join(pending, ", ")), "run uicctl plan to see them and uicctl apply to converge"
 			}
 			return Pass, "no configuration drift: the plan has no pending change", ""
+		})
+	}
+	if p != nil && p.Delivery != nil && p.Delivery.KeyVault != nil {
+		// Whatever failed before, the platform reads the vault: its state is reported.
+		failed = false
+		run(CheckDelivery, func() (Status, string, string) {
+			kv := p.Delivery.KeyVault
+			switch {
+			case f == nil:
+				return Skip, "no secrets file to compare the vault with", ""
+			case in.Delivery == nil:
+				return Skip, "no operator credentials to read the vault with", "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET as for uicctl plan"
+			}
+			problems, err := in.Delivery(ctx, &in.Tenant, f)
+			if err != nil {
+				return Fail, "cannot read the vault: " + err.Error(), hintOf(err)
+			}
+			if len(problems) > 0 {
+				return Fail, fmt.Sprintf("vault %s: %s", kv.URL, strings.Join(problems, "; ")), "run uicctl apply to deliver the secrets file's values"
+			}
+			return Pass, fmt.Sprintf("vault %s holds the secrets file's values, enabled and not expired", kv.URL), ""
 		})
 	}
 	return t, rot
