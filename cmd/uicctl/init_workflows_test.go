@@ -70,6 +70,8 @@ type invocation struct {
 	Shard            string
 	DetailedExitcode bool
 	JUnit            string
+	HTML             string
+	State            string
 	WriteBack        bool
 	WithPlan         bool
 }
@@ -91,12 +93,12 @@ func TestWorkflowCommands(t *testing.T) {
 			}},
 		},
 		"uicctl-verify.yml": {
-			reason: "one verify per shard, with a JUnit report, write-back of rotated refresh tokens and the drift check",
+			reason: "one verify per shard, with a JUnit and an HTML report, the shard's state file, write-back of rotated refresh tokens and the drift check",
 			want: map[string][]invocation{"verify": {
-				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "1/4", JUnit: "/runner-temp/verify.xml", WriteBack: true, WithPlan: true},
-				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "2/4", JUnit: "/runner-temp/verify.xml", WriteBack: true, WithPlan: true},
-				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "3/4", JUnit: "/runner-temp/verify.xml", WriteBack: true, WithPlan: true},
-				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "4/4", JUnit: "/runner-temp/verify.xml", WriteBack: true, WithPlan: true},
+				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "1/4", JUnit: "/runner-temp/verify.xml", HTML: "/runner-temp/verify.html", State: "verify-state/shard-<strategy.job-index>.json", WriteBack: true, WithPlan: true},
+				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "2/4", JUnit: "/runner-temp/verify.xml", HTML: "/runner-temp/verify.html", State: "verify-state/shard-<strategy.job-index>.json", WriteBack: true, WithPlan: true},
+				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "3/4", JUnit: "/runner-temp/verify.xml", HTML: "/runner-temp/verify.html", State: "verify-state/shard-<strategy.job-index>.json", WriteBack: true, WithPlan: true},
+				{Command: "verify <path>", Paths: []string{"."}, Output: "text", Shard: "4/4", JUnit: "/runner-temp/verify.xml", HTML: "/runner-temp/verify.html", State: "verify-state/shard-<strategy.job-index>.json", WriteBack: true, WithPlan: true},
 			}},
 		},
 	}
@@ -289,6 +291,7 @@ func parseInvocation(t *testing.T, args []string) invocation {
 	case strings.HasPrefix(inv.Command, "verify"):
 		v := cli.Verify
 		inv.Paths, inv.JUnit, inv.WriteBack, inv.WithPlan = v.Paths, v.JUnit, v.WriteBack, v.WithPlan
+		inv.HTML, inv.State = v.HTML, v.State
 	}
 	return inv
 }

@@ -82,7 +82,7 @@ func TestWorkflowsShape(t *testing.T) {
 				On:          []string{"schedule", "workflow_dispatch"},
 				Permissions: map[string]string{"contents": "read", "id-token": "write"},
 				Jobs: map[string]job{
-					"verify": {Actions: []string{"actions/checkout", "actions/setup-go", "actions/upload-artifact", "actions/upload-artifact"}},
+					"verify": {Actions: []string{"actions/checkout", "actions/setup-go", "actions/upload-artifact", "actions/upload-artifact", "actions/upload-artifact"}},
 					"commit": {Needs: []string{"verify"}, Permissions: map[string]string{"contents": "write"},
 						Actions: []string{"actions/checkout", "actions/download-artifact"}},
 				},
