@@ -26,6 +26,14 @@ func (c *importCmd) Run(app *App) error {
 	if !spec.ValidGUID(c.TenantID) {
 		return &initError{"--tenant-id is not a GUID", "the Microsoft ID from Partner Center > Organization profile"}
 	}
+	if c.AppID == "" && c.DisplayName == "" {
+		// kong takes --app-id "" (an unset shell variable) as given: say what is missing
+		// before anything signs in.
+		return &initError{"--app-id or --display-name is empty", "pass the Application (client) ID from the Entra portal > App registrations (--app-id GUID), or the app's exact display name (--display-name NAME)"}
+	}
+	if strings.TrimSpace(c.DisplayName) == "" && c.DisplayName != "" {
+		return &initError{"--display-name is blank", "pass the app's exact display name, as the Entra portal shows it"}
+	}
 	if c.AppID != "" && !spec.ValidGUID(c.AppID) {
 		return &initError{"--app-id is not a GUID", "the Application (client) ID from the Entra portal > App registrations"}
 	}

@@ -96,6 +96,31 @@ func (e *NoKeyError) Hint() string {
 		"or ask someone who can decrypt to add your key to .sops.yaml and run `sops updatekeys " + e.Path + "`"
 }
 
+// MalformedKeyError: an age key source is set but holds no key that parses (a truncated CI
+// secret, quotes around it, the public key pasted instead of the private one). It is said
+// as such rather than as "no key matches": the key may well be the right one, mangled.
+type MalformedKeyError struct {
+	Path   string
+	Source string // "SOPS_AGE_KEY", or "SOPS_AGE_KEY_FILE (path)"
+	// Unreadable: the key file named by SOPS_AGE_KEY_FILE cannot be read at all.
+	Unreadable bool
+}
+
+func (e *MalformedKeyError) Error() string {
+	if e.Unreadable {
+		return fmt.Sprintf("cannot decrypt secrets file %q: %s cannot be read", e.Path, e.Source)
+	}
+	return fmt.Sprintf("cannot decrypt secrets file %q: %s is malformed: it is not a list of age private keys", e.Path, e.Source)
+}
+
+// Hint implements the CLI's hint protocol. It never quotes the key.
+func (e *MalformedKeyError) Hint() string {
+	if e.Unreadable {
+		return "point SOPS_AGE_KEY_FILE at the age key file (age-keygen -o FILE writes one), or unset it"
+	}
+	return "it must hold age private keys, one per line, each starting AGE-SECRET-KEY-1 (the lines of an age key file; # comments allowed): check the CI secret for truncation, surrounding quotes, or a public key (age1...) pasted instead"
+}
+
 // IntegrityError: the file decrypts but its content does not match its MAC, or a value does
 // not decrypt: the file was edited as text instead of through sops.
 type IntegrityError struct {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"filippo.io/age"
 	"github.com/getsops/sops/v3"
 	"github.com/getsops/sops/v3/aes"
 	"github.com/getsops/sops/v3/cmd/sops/common"
@@ -319,6 +320,9 @@ func (d *doc) decrypt() (_ []byte, _ aes.Cipher, err error) {
 	}
 	switch code {
 	case codeCouldNotRetrieveKey:
+		if mk := malformedAgeKey(d.path); mk != nil {
+			return nil, cipher, mk
+		}
 		return nil, cipher, &NoKeyError{
 			Path:       d.path,
 			Recipients: d.recipients(),
@@ -370,6 +374,39 @@ func (d *doc) lookedIn() []string {
 		}
 	}
 	return out
+}
+
+// malformedAgeKey checks the age key sources the user set explicitly (SOPS_AGE_KEY and
+// SOPS_AGE_KEY_FILE): one that holds no parsable identity explains a failed decryption
+// better than "no key matches". Plugin identities are sops's to judge and are skipped.
+func malformedAgeKey(path string) *MalformedKeyError {
+	parses := func(text string) bool {
+		var lines []string
+		for _, l := range strings.Split(text, "\n") {
+			l = strings.TrimSpace(l)
+			if l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "AGE-PLUGIN-") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			return strings.Contains(text, "AGE-PLUGIN-")
+		}
+		_, err := age.ParseIdentities(strings.NewReader(strings.Join(lines, "\n")))
+		return err == nil
+	}
+	if v := os.Getenv("SOPS_AGE_KEY"); strings.TrimSpace(v) != "" && !parses(v) {
+		return &MalformedKeyError{Path: path, Source: "SOPS_AGE_KEY"}
+	}
+	if f := os.Getenv("SOPS_AGE_KEY_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return &MalformedKeyError{Path: path, Source: "SOPS_AGE_KEY_FILE (" + f + ")", Unreadable: true}
+		}
+		if !parses(string(b)) {
+			return &MalformedKeyError{Path: path, Source: "SOPS_AGE_KEY_FILE (" + f + ")"}
+		}
+	}
+	return nil
 }
 
 func ageLocations() []string {
