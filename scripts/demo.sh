@@ -39,8 +39,18 @@ export XDG_CONFIG_HOME=$demo/config   # the demo's own sops key, not yours
 step "age-keygen -o ~/.config/sops/age/keys.txt    # (the demo uses its own key under .demo/config)"
 go run ./scripts/agekey "$XDG_CONFIG_HOME/sops/age/keys.txt"
 awk -F'"' '/"name":/ {name=$4} /"tenantId":/ && name != "" {print name, $4; name=""}' "$demo/world.json" >"$demo/tenants.txt"
+# The first tenant also delivers its credentials to its Azure Key Vault (the sandbox has one
+# per tenant, reached at its real name through the sandbox's proxy: HTTPS_PROXY).
+vault=$(awk -F'"' '/"url":/ {print $4; exit}' "$demo/world.json")
+first=1
 while read -r name tenant; do
-  run $uicctl init "$demo/fleet" --name "$name" --tenant-id "$tenant"
+  if [ "$first" = 1 ]; then
+    run $uicctl init "$demo/fleet" --name "$name" --tenant-id "$tenant" --key-vault "$vault"
+    vaulted=$name
+    first=0
+  else
+    run $uicctl init "$demo/fleet" --name "$name" --tenant-id "$tenant"
+  fi
 done <"$demo/tenants.txt"
 cd "$demo/fleet"
 
@@ -81,9 +91,11 @@ if command -v curl >/dev/null; then
   done <"$demo/accounts.txt"
   run $uicctl plan --detailed-exitcode tenants
 
-  # 7. Verify: what CI runs nightly, the same calls Use IT Cloud makes, with a JUnit report.
+  # 7. Verify: what CI runs nightly, the same calls Use IT Cloud makes, with a JUnit report;
+  #    for the first tenant also that its vault holds the secrets file's values (delivery).
   run $uicctl verify --junit "$demo/verify.xml" tenants
 fi
+
 
 # 8. No secret was shown: every client secret and refresh token of the fleet, and the operator
 #    secret, are looked for in all the demo printed and wrote outside the secrets files.

@@ -45,7 +45,7 @@ type Tenant struct {
 // KeyVault names a partner tenant's vault. Clients reach it at URL through the sandbox's
 // proxy (HTTPS_PROXY of the env file).
 type KeyVault struct {
-	Name    string `json:"name"`
+	Name    string `json:"vaultName"` // not "name": scripts find tenants by their "name" keys
 	URL     string `json:"url"`
 	SopsKey string `json:"sopsKey"` // the URL of the key sops uses, versionless
 }
