@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/useitcloud/uicctl/internal/reportfile"
+	"github.com/useitcloud/uicctl/internal/retry"
 	fleetreport "github.com/useitcloud/uicctl/pkg/report"
 	"github.com/useitcloud/uicctl/pkg/verify"
 )
@@ -29,8 +30,11 @@ var (
 // notifyTimeout bounds all notifications of a run, retries included.
 const notifyTimeout = 2 * time.Minute
 
-// notifyClient is the HTTP client of webhook posts.
-var notifyClient = func() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
+// notifyClient posts to webhooks under the one retry policy: a 429 or 503 is waited out
+// (Retry-After honoured up to its cap, within --retry-budget). A post is not idempotent, so
+// a broken connection is not retried: the warning and the kept state make the next run
+// send it again.
+var notifyClient = &http.Client{Transport: &retry.Transport{Service: "webhook", AttemptTimeout: 30 * time.Second}}
 
 func (c *verifyCmd) outputs(app *App) (*verifyOutputs, error) {
 	o := &verifyOutputs{statePath: c.State, htmlPath: c.HTML}
@@ -97,13 +101,12 @@ func (o *verifyOutputs) write(app *App, r *verify.Report, now time.Time) error {
 	}
 	sent := true
 	if m := fleetreport.NewMessage(r, fleetreport.Changes(o.state, next, r)); m != nil && len(o.targets) > 0 {
-		ctx, cancel := context.WithTimeout(app.Ctx, notifyTimeout)
+		ctx, cancel := context.WithTimeout(app.tenantCtx("notification"), notifyTimeout)
 		defer cancel()
-		client := notifyClient()
 		for _, t := range o.targets {
 			body, err := fleetreport.Payload(t.Format, m)
 			if err == nil {
-				err = fleetreport.Send(ctx, client, t, body)
+				err = fleetreport.Send(ctx, notifyClient, t, body)
 			}
 			if err != nil {
 				sent = false

@@ -21,7 +21,10 @@ func init() {
 type receiver struct {
 	mu     sync.Mutex
 	bodies [][]byte
-	fail   int // answer the next fail posts 500, with the request URL in the body
+	fail   int // answer the next fail posts failStatus, with the request URL in the body
+	// failStatus is 500 unless webhook fail says otherwise; 429 and 503 come with
+	// Retry-After: 1, as a throttling receiver answers.
+	failStatus int
 }
 
 var receivers sync.Map // *testscript.TestScript -> *receiver
@@ -31,7 +34,8 @@ var receivers sync.Map // *testscript.TestScript -> *receiver
 //	webhook start     listen on loopback; WEBHOOK_URL is http://127.0.0.1:PORT/hook/KEY,
 //	                  WEBHOOK_HOST its host; KEY is planted as the canary "webhook" (canary
 //	                  check then proves the URL is in no output or file)
-//	webhook fail N    answer the next N posts 500, echoing the request URL in the body
+//	webhook fail N [STATUS]  answer the next N posts STATUS (500; 429 and 503 with
+//	                  Retry-After: 1), echoing the request URL in the body
 //	webhook count N   fail unless N messages were received (failed posts do not count)
 //	webhook last FILE write the last message received to FILE
 func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
@@ -72,7 +76,10 @@ func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
 			defer r.mu.Unlock()
 			if r.fail > 0 {
 				r.fail--
-				http.Error(w, "failed "+req.URL.String(), http.StatusInternalServerError)
+				if r.failStatus == http.StatusTooManyRequests || r.failStatus == http.StatusServiceUnavailable {
+					w.Header().Set("Retry-After", "1")
+				}
+				http.Error(w, "failed "+req.URL.String(), r.failStatus)
 				return
 			}
 			r.bodies = append(r.bodies, body)
@@ -86,9 +93,16 @@ func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv("WEBHOOK_HOST", ln.Addr().String())
 	case "fail":
 		r := get()
+		status := http.StatusInternalServerError
+		if len(args) == 3 {
+			var err error
+			status, err = strconv.Atoi(args[2])
+			ts.Check(err)
+			args = args[:2]
+		}
 		n := number()
 		r.mu.Lock()
-		r.fail = n
+		r.fail, r.failStatus = n, status
 		r.mu.Unlock()
 	case "count":
 		r := get()
