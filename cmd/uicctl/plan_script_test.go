@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,30 +96,55 @@ func cmdFaults(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdRequests counts round trips from the sandbox request log: "requests mark FILE" notes
 // where the log ends, "requests since FILE" prints the requests made since the mark (method,
-// path, status), one per line, for stdout assertions.
+// path, status), one per line, for stdout assertions, and "requests wait FILE REGEXP" waits
+// (up to 20 s) until one of them matches: a script waits for a background uicctl to reach
+// a step instead of sleeping.
 func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: requests mark|since FILE")
+	if neg || len(args) < 2 || (args[0] == "wait") != (len(args) == 3) || len(args) > 3 {
+		ts.Fatalf("usage: requests mark|since FILE, or requests wait FILE REGEXP")
 	}
-	ts.Check(scriptSandbox(ts).FlushRequestLog())
-	lines := strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n")
 	switch args[0] {
 	case "mark":
+		ts.Check(scriptSandbox(ts).FlushRequestLog())
+		lines := strings.Split(strings.TrimSpace(ts.ReadFile(args[1])), "\n")
 		ts.Setenv("REQUESTS_MARK", strconv.Itoa(len(lines)))
 	case "since":
-		from, _ := strconv.Atoi(ts.Getenv("REQUESTS_MARK"))
-		for _, l := range lines[from:] {
-			var e struct {
-				Method, Path string
-				Status       int
-			}
-			ts.Check(json.Unmarshal([]byte(l), &e))
-			fmt.Fprintf(ts.Stdout(), "%s %s %d\n", e.Method, e.Path, e.Status)
+		reqs := requestsSince(ts, args[1])
+		for _, r := range reqs {
+			fmt.Fprintln(ts.Stdout(), r)
 		}
-		fmt.Fprintf(ts.Stdout(), "%d requests\n", len(lines)-from)
+		fmt.Fprintf(ts.Stdout(), "%d requests\n", len(reqs))
+	case "wait":
+		re, err := regexp.Compile(args[2])
+		ts.Check(err)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if slices.ContainsFunc(requestsSince(ts, args[1]), re.MatchString) {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("no request matching %q within 20s", args[2])
+			}
+		}
 	default:
-		ts.Fatalf("usage: requests mark|since FILE")
+		ts.Fatalf("usage: requests mark|since FILE, or requests wait FILE REGEXP")
 	}
+}
+
+// requestsSince reads the request log's lines after the mark as "METHOD PATH STATUS".
+func requestsSince(ts *testscript.TestScript, file string) []string {
+	ts.Check(scriptSandbox(ts).FlushRequestLog())
+	lines := strings.Split(strings.TrimSpace(ts.ReadFile(file)), "\n")
+	from, _ := strconv.Atoi(ts.Getenv("REQUESTS_MARK"))
+	var out []string
+	for _, l := range lines[min(from, len(lines)):] {
+		var e struct {
+			Method, Path string
+			Status       int
+		}
+		ts.Check(json.Unmarshal([]byte(l), &e))
+		out = append(out, fmt.Sprintf("%s %s %d", e.Method, e.Path, e.Status))
+	}
+	return out
 }
 
 func scriptSandbox(ts *testscript.TestScript) *sandbox.Sandbox {

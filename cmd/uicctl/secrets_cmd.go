@@ -90,8 +90,11 @@ func (c *secretsSetCmd) Run(app *App) error {
 		set = func(f *secrets.File) {
 			// Its age counts from now unless issuedAt is set afterwards: a token kept by hand
 			// was issued at least this recently.
+			// The account belongs to the token it came with: a new token's account is unknown
+			// until refreshToken.account is set (a stale one would name the wrong user).
 			if !f.RefreshToken.Value.Equal(secrets.NewValue(value)) {
 				f.RefreshToken.IssuedAt = now().UTC().Truncate(time.Second)
+				f.RefreshToken.Account = ""
 			}
 			f.RefreshToken.Value = secrets.NewValue(value)
 		}

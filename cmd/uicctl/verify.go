@@ -132,16 +132,29 @@ func (c *verifyCmd) Run(app *App) error {
 		}
 		res, rot := verify.Run(app.tenantCtx(tenantName(&t)), in)
 		if c.WriteBack && rot != nil {
-			if _, err := secrets.Update(app.Ctx, t.SecretsPath, func(f *secrets.File) error {
-				f.RefreshToken.Value = rot.RefreshToken
-				f.RefreshToken.LastUsedAt = rot.LastUsedAt.UTC()
-				return nil
-			}); err != nil {
+			// Compare and swap: a consent or secrets set may have stored a newer token since
+			// this run read the file; it wins over the rotation of the older one.
+			redeemed := in.Secrets.RefreshToken.Value
+			_, err := secrets.UpdateIf(app.Ctx, t.SecretsPath, "the refresh token",
+				func(cur *secrets.File) bool { return cur.RefreshToken.Value.Equal(redeemed) },
+				func(f *secrets.File) error {
+					f.RefreshToken.Value = rot.RefreshToken
+					f.RefreshToken.LastUsedAt = rot.LastUsedAt.UTC()
+					return nil
+				})
+			var ce *secrets.ConflictError
+			switch {
+			case errors.As(err, &ce):
+				app.note(tenantName(&t), "warning: the secrets file got a newer refresh token during verify (consent or secrets set); it was kept and the rotated one not written back")
+				keptNewer(&res)
+			case err != nil:
 				writeErrs[i] = fmt.Errorf("cannot write back the refresh token of %s: %w", t.Path, err)
-			} else if line, err := deliverRefreshToken(app.Ctx, app, t, rot.RefreshToken, in.Secrets.RefreshToken.Value); err != nil {
-				writeErrs[i] = fmt.Errorf("the rotated refresh token of %s is in its secrets file but not in the vault: %w", t.Path, err)
-			} else if line != "" {
-				fmt.Fprintf(app.Stderr, "uicctl: %s\n", line)
+			default:
+				if line, err := deliverRefreshToken(app.Ctx, app, t, rot.RefreshToken, in.Secrets.RefreshToken.Value); err != nil {
+					writeErrs[i] = fmt.Errorf("the rotated refresh token of %s is in its secrets file but not in the vault: %w", t.Path, err)
+				} else if line != "" {
+					fmt.Fprintf(app.Stderr, "uicctl: %s\n", line)
+				}
 			}
 		}
 		results[i] = res
@@ -222,4 +235,22 @@ func operatorKeyIDs(app *App) (func(ctx context.Context, tenantID, appID string)
 		}
 		return ids, true, nil
 	}, nil
+}
+
+// keptNewer notes in the report (text, JSON, JUnit) that --write-back kept a newer refresh
+// token: the refresh-token check warns, saying which token it verified.
+func keptNewer(res *verify.Tenant) {
+	for i := range res.Checks {
+		c := &res.Checks[i]
+		if c.Name != verify.CheckRefreshToken {
+			continue
+		}
+		c.Message += "; not written back: the secrets file got a newer refresh token during this run (kept; verified was the older one)"
+		if c.Status == verify.Pass {
+			c.Status = verify.Warn
+		}
+		if c.Hint == "" {
+			c.Hint = "run verify again to check the newer refresh token"
+		}
+	}
 }

@@ -564,7 +564,10 @@ func (r *tenantRun) clientSecret(ctx context.Context) error {
 		f.ClientID = r.appID
 		f.ClientSecret = secrets.ClientSecret{Value: secrets.NewValue(np.Secret), KeyID: np.KeyID, EndDateTime: end}
 	}
-	if err := r.writeSecrets(ctx, store); err != nil {
+	// Compare and swap: if another run stored a different client secret since this one
+	// read the file, that one is kept and this new secret is taken off the app below.
+	still := func(cur *secrets.File) bool { return strings.EqualFold(cur.ClientSecret.KeyID, oldKeyID) }
+	if err := r.writeSecrets(ctx, still, store); err != nil {
 		// Without its value the secret is useless and a liability: take it off the app.
 		if rmErr := r.x.o.Graph.RemovePassword(context.WithoutCancel(ctx), r.p.TenantID, r.appObjectID, np.KeyID); rmErr != nil {
 			return fmt.Errorf("cannot store the new client secret (%w), and removing it from the app again failed too (%v): remove password credential %s by hand", err, rmErr, np.KeyID)
@@ -640,12 +643,12 @@ func (r *tenantRun) vault(ctx context.Context) error {
 	return nil
 }
 
-func (r *tenantRun) writeSecrets(ctx context.Context, set func(*secrets.File)) error {
+func (r *tenantRun) writeSecrets(ctx context.Context, still func(*secrets.File) bool, set func(*secrets.File)) error {
 	if w := r.x.o.testOnlySecretsWrite; w != nil {
 		return w(ctx, r.t.SecretsPath, set)
 	}
-	// Update creates the file (per .sops.yaml) when it does not exist yet.
-	_, err := secrets.Update(ctx, r.t.SecretsPath, func(f *secrets.File) error { set(f); return nil })
+	// UpdateIf creates the file (per .sops.yaml) when it does not exist yet.
+	_, err := secrets.UpdateIf(ctx, r.t.SecretsPath, "the client secret", still, func(f *secrets.File) error { set(f); return nil })
 	return err
 }
 

@@ -199,3 +199,19 @@ func (e *LockError) Hint() string {
 	}
 	return fmt.Sprintf("another uicctl process is updating it; wait for it to finish (the lock is %s and is released when that process exits)", e.Lock)
 }
+
+// ConflictError is an UpdateIf whose precondition failed: the file changed since the
+// caller read it, and the newer content was kept.
+type ConflictError struct {
+	Path string
+	What string // "the refresh token"
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("secrets file %q: %s changed since it was read (another uicctl run or an edit); the newer one was kept", e.Path, e.What)
+}
+
+// Hint says nothing was lost.
+func (e *ConflictError) Hint() string {
+	return "nothing to do: the file holds the newer value; run the command again to use it"
+}

@@ -105,6 +105,22 @@ func Update(ctx context.Context, path string, fn func(*File) error) (changed boo
 	})
 }
 
+// UpdateIf is Update with a compare-and-swap precondition: under the file's lock, still is
+// asked whether the current content is what the caller's change was computed from (the
+// refresh token it redeemed, the client secret it replaced). If not, another process
+// updated the file in between: nothing is written, the newer content is kept, and the
+// error is a *ConflictError naming what (as "the refresh token"). Every read-modify-write
+// whose new value depends on the old one goes through here, so two uicctl processes never
+// lose each other's updates.
+func UpdateIf(ctx context.Context, path, what string, still func(cur *File) bool, fn func(*File) error) (changed bool, err error) {
+	return Update(ctx, path, func(f *File) error {
+		if !still(f) {
+			return &ConflictError{Path: path, What: what}
+		}
+		return fn(f)
+	})
+}
+
 // modify is Update on key paths: under the lock, it re-reads the file, asks compute which
 // keys to set or remove given the current content, and writes only if there are any.
 func modify(ctx context.Context, path string, compute func(old *File) ([]change, error)) (changed bool, err error) {

@@ -375,3 +375,57 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("Check without a key: %+v %v %v, want the inspection and a NoKeyError", ins, f, err)
 	}
 }
+
+// UpdateIf writes only when the value the change was computed from is still there: a newer
+// refresh token stored in between survives, and the caller learns of it.
+func TestUpdateIf(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	p := env.path("contoso")
+	set := func(v, account string) {
+		t.Helper()
+		if _, err := Update(ctx, p, func(f *File) error {
+			f.RefreshToken.Value, f.RefreshToken.Account = NewValue(v), account
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	set("redeemed", "old@contoso.example")
+	redeemed := NewValue("redeemed")
+	writeBack := func() (bool, error) {
+		return UpdateIf(ctx, p, "the refresh token", func(cur *File) bool { return cur.RefreshToken.Value.Equal(redeemed) },
+			func(f *File) error { f.RefreshToken.Value = NewValue("rotated"); return nil })
+	}
+	for name, tc := range map[string]struct {
+		reason                    string
+		between                   func()
+		wantValue, wantAccount    string
+		wantChanged, wantConflict bool
+	}{
+		"Unchanged": {reason: "nobody wrote in between: the rotated token is stored",
+			between: func() {}, wantValue: "rotated", wantAccount: "old@contoso.example", wantChanged: true},
+		"NewerToken": {reason: "a consent stored a newer token and account: both are kept",
+			between: func() { set("newer", "new@contoso.example") }, wantValue: "newer", wantAccount: "new@contoso.example", wantConflict: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			set("redeemed", "old@contoso.example")
+			tc.between()
+			changed, err := writeBack()
+			var ce *ConflictError
+			if errors.As(err, &ce) != tc.wantConflict || (err != nil && !tc.wantConflict) {
+				t.Fatalf("%s: err = %v", tc.reason, err)
+			}
+			got, err := Read(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff([]any{tc.wantValue, tc.wantAccount, tc.wantChanged}, []any{got.RefreshToken.Value.Reveal(), got.RefreshToken.Account, changed}); d != "" {
+				t.Errorf("%s: -want +got\n%s", tc.reason, d)
+			}
+		})
+	}
+}
