@@ -92,7 +92,8 @@ func isLoopback(host string) bool {
 // formatOfHost: Teams Workflows webhooks are Power Automate trigger URLs
 // (*.logic.azure.com, *.powerautomate.com, *.powerplatform.com; the hosts Argo CD's
 // teams-workflows service documents: https://argo-cd.readthedocs.io/en/release-3.3/operator-manual/notifications/services/teams-workflows/);
-// the retired Microsoft 365 connectors were *.webhook.office.com. Slack's incoming webhooks
+// the retired Microsoft 365 connectors were *.webhook.office.com. UNCONFIRMED by Microsoft's
+// documentation, which shows no trigger URL's host: --notify-format teams covers any other. Slack's incoming webhooks
 // are https://hooks.slack.com/services/... (https://api.slack.com/messaging/webhooks).
 func formatOfHost(host string) string {
 	host = strings.ToLower(host)
@@ -228,7 +229,10 @@ func listed(m *Message) ([]Change, string) {
 // only"): {"type":"message","attachments":[{"contentType":
 // "application/vnd.microsoft.card.adaptive","content":{AdaptiveCard}}]}
 // (https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using).
-// Version 1.4: what Teams renders (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-reference#adaptive-card).
+// Version 1.4: "setting the version property to 1.5 makes your Adaptive Card incompatible
+// with older clients ... such as Outlook and Teams"
+// (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/universal-actions-for-adaptive-cards/work-with-universal-actions-for-adaptive-cards),
+// and the card uses nothing newer than TextBlock.
 func teamsPayload(m *Message) any {
 	type textBlock struct {
 		Type     string `json:"type"`
