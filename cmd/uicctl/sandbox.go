@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/useitcloud/uicctl/internal/reportfile"
 	"github.com/useitcloud/uicctl/pkg/sandbox"
 )
 
@@ -85,10 +86,30 @@ func (c *sandboxCmd) options() (sandbox.Options, error) {
 	return o, err
 }
 
+// The files uicctl sandbox writes where the user names them: each replaces (or, the request
+// log, appends to; the state file, is read from) only an earlier one of its kind.
+var sandboxOutputs = []struct {
+	flag string
+	kind reportfile.Kind
+	path func(*sandboxCmd) string
+}{
+	{"--env-file", reportfile.Kind{Name: "sandbox env file", Example: "sandbox.env", Is: sandbox.IsEnvFile}, func(c *sandboxCmd) string { return c.EnvFile }},
+	{"--world", reportfile.Kind{Name: "sandbox world file", Example: "world.json", Is: sandbox.IsWorldFile}, func(c *sandboxCmd) string { return c.World }},
+	{"--state", reportfile.Kind{Name: "sandbox state file", Example: "sandbox-state.json", Is: sandbox.IsStateFile}, func(c *sandboxCmd) string { return c.State }},
+	{"--request-log", reportfile.Kind{Name: "sandbox request log", Example: "requests.jsonl", Is: sandbox.IsRequestLog}, func(c *sandboxCmd) string { return c.RequestLog }},
+}
+
 func (c *sandboxCmd) Run(app *App) error {
 	opts, err := c.options()
 	if err != nil {
 		return usageError{err}
+	}
+	for _, o := range sandboxOutputs {
+		if p := o.path(c); p != "" {
+			if err := reportfile.Check(p, o.kind); err != nil {
+				return err
+			}
+		}
 	}
 	sb, err := sandbox.Start(app.Ctx, opts)
 	if err != nil {

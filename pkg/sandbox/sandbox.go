@@ -306,7 +306,7 @@ func (s *Sandbox) EnvFile() []byte {
 	tid, cid, secret := s.Operator()
 	reqURL, reqToken := s.ActionsTokenRequest()
 	var b strings.Builder
-	b.WriteString("# uicctl sandbox at " + s.url + ": set -a; . THIS_FILE; set +a\n")
+	b.WriteString(envFileMark + s.url + ": set -a; . THIS_FILE; set +a\n")
 	for _, kv := range [][2]string{
 		{"UICCTL_CLOUD", s.cloudFile},
 		{"SSL_CERT_FILE", s.caFile},
