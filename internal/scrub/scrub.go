@@ -194,6 +194,9 @@ func Shape(value string) (kind string, ok bool) {
 // [Redacted], and control characters escaped (\x1b, \u009b, ...; "\r\n" becomes "\n", tabs
 // and newlines stay). It is cheap on the short texts errors are.
 func Text(s string) string {
+	// Shapes first: a known value inside a token (a tenant ID's Base64 in a JWT's payload)
+	// replaced first would break the token's shape and leave its signature showing.
+	s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)
 	if r := currentReplacer(); r != nil {
 		s = r.Replace(s)
 	}

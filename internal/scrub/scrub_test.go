@@ -146,3 +146,16 @@ func BenchmarkText(b *testing.B) {
 		Text(msg)
 	}
 }
+
+// TestTextKnownInsideToken: a known value inside a token (a tenant ID in a JWT's payload,
+// where its Base64 is found) does not break the token's shape first: the whole token goes,
+// signature included.
+func TestTextKnownInsideToken(t *testing.T) {
+	tid := "5f3c2a1e-8b7d-4e6f-9a0b-1c2d3e4f5a6b"
+	Known(tid)
+	enc := base64.RawURLEncoding.EncodeToString
+	jwt := enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc([]byte(`{"aud":"https://vault.azure.net","tid":"`+tid+`","uti":"x"}`)) + "." + enc([]byte(strings.Repeat("signature", 20)))
+	if diff := cmp.Diff("Bearer [redacted] refused", Text("Bearer "+jwt+" refused")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

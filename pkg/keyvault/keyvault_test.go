@@ -1,13 +1,17 @@
 package keyvault
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +214,43 @@ func TestErrorHints(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// echoPuts answers every PUT with Key Vault's error body whose message is the request body:
+// a service (or proxy) that reflects what it was sent.
+type echoPuts struct{ base http.RoundTripper }
+
+func (e echoPuts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut || r.Header.Get("Authorization") == "" {
+		return e.base.RoundTrip(r)
+	}
+	b, _ := io.ReadAll(r.Body)
+	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": "BadParameter", "message": "echo " + string(b) + " " + r.Header.Get("Authorization")}})
+	return &http.Response{StatusCode: http.StatusBadRequest, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(body)), Request: r}, nil
+}
+
+// TestErrorsScrubbed: a write whose answer reflects the request (the secret's value, the
+// bearer token) fails with an error that shows neither.
+func TestErrorsScrubbed(t *testing.T) {
+	f := setUp(t, Options{Budget: 300 * time.Millisecond})
+	testOnlyTransport = echoPuts{base: testOnlyTransport}
+	c := New(f.c.cred, Options{Budget: 300 * time.Millisecond})
+	file := fileFor("Abc8Q~echoed-client-secret-0123456789abcd", "echoed-refresh-token-0123456789")
+	_, err := c.Deliver(context.Background(), f.vault, plan.VaultWants(f.p, metaOf(file)), FileValues(f.p.TenantID, file))
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
+		t.Fatalf("error %v, want a 400 *keyvault.Error", err)
+	}
+	text := err.Error() + " " + e.Hint()
+	for _, v := range []string{file.ClientSecret.Value.Reveal(), file.RefreshToken.Value.Reveal(), "eyJ"} {
+		if strings.Contains(text, v) {
+			t.Errorf("error shows %q: %s", v, text)
+		}
+	}
+	// Nor any piece of the access token (its signature is a long Base64 run).
+	if m := regexp.MustCompile(`[A-Za-z0-9_-]{40,}`).FindString(text); m != "" {
+		t.Errorf("error shows a token fragment %q", m)
 	}
 }
