@@ -218,6 +218,15 @@ func TestVerifyHTMLChromium(t *testing.T) {
 	if got := br.eval(ctx, t, visible); got != "1" {
 		t.Errorf("with the failed filter, %s tenants show, want 1", got)
 	}
+	// Printed, every tenant shows whatever the filter, and the filter itself does not.
+	br.call(ctx, t, br.session, "Emulation.setEmulatedMedia", map[string]any{"media": "print"}, nil)
+	if got := br.eval(ctx, t, visible); got != "3" {
+		t.Errorf("printed with the failed filter on, %s tenants show, want 3", got)
+	}
+	if got := br.eval(ctx, t, `getComputedStyle(document.querySelector('.filter')).display`); got != `"none"` {
+		t.Errorf("printed, the filter shows (%s)", got)
+	}
+	br.call(ctx, t, br.session, "Emulation.setEmulatedMedia", map[string]any{"media": ""}, nil)
 	br.eval(ctx, t, `document.getElementById('f-all').click(), true`)
 	if got := br.eval(ctx, t, visible); got != "3" {
 		t.Errorf("with all, %s tenants show, want 3", got)

@@ -42,9 +42,9 @@ func (c Change) Kind() string {
 func Changes(prev, next *State, r *verify.Report) []Change {
 	var out []Change
 	for _, t := range r.Tenants {
-		now := next.Tenants[t.Name]
-		old, seen := prev.Tenants[t.Name]
-		c := Change{Tenant: t.Name, Path: t.Path, To: now.Status}
+		now := next.Tenants[key(&t)]
+		old, seen := prev.Tenants[key(&t)]
+		c := Change{Tenant: key(&t), Path: t.Path, To: now.Status}
 		if seen {
 			c.From = old.Status
 		}

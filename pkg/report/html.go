@@ -98,10 +98,10 @@ func WriteHTML(w io.Writer, r *verify.Report, state *State, now time.Time) error
 	d := htmlData{Generated: now, Summary: r.Summary, SummaryLine: verify.SummaryLine(r.Summary), Todo: NewTodo(r), Days: TimelineDays}
 	for i := range r.Tenants {
 		t := &r.Tenants[i]
-		ht := htmlTenant{Name: t.Name, Path: t.Path, Status: statusViews[t.Worst()], Actions: Actions(t)}
+		ht := htmlTenant{Name: key(t), Path: t.Path, Status: statusViews[t.Worst()], Actions: Actions(t)}
 		var ts TenantState
 		if state != nil {
-			ts = state.Tenants[t.Name]
+			ts = state.Tenants[key(t)]
 			ht.Since = ts.Since
 		}
 		for _, c := range t.Checks {
@@ -146,12 +146,12 @@ func (d *htmlData) timeline(r *verify.Report, now time.Time) {
 	end := now.Add(TimelineDays * 24 * time.Hour)
 	byName := map[string]*verify.Tenant{}
 	for i := range r.Tenants {
-		byName[r.Tenants[i].Name] = &r.Tenants[i]
+		byName[key(&r.Tenants[i])] = &r.Tenants[i]
 	}
 	y := 40.0
 	for _, ht := range d.Tenants {
 		t := byName[ht.Name]
-		row := htmlRow{Y: y, Name: t.Name, Class: ht.Status.Class}
+		row := htmlRow{Y: y, Name: ht.Name, Class: ht.Status.Class}
 		for _, dl := range Deadlines(t.Expiry, now) {
 			if dl.At.After(end) {
 				continue
@@ -162,7 +162,7 @@ func (d *htmlData) timeline(r *verify.Report, now time.Time) {
 			if m.Expired {
 				when = fmt.Sprintf("%d days ago", -left)
 			}
-			m.Title = fmt.Sprintf("%s: %s %s (%s)", t.Name, dl.Label(), dl.At.Format(time.DateOnly), when)
+			m.Title = fmt.Sprintf("%s: %s %s (%s)", ht.Name, dl.Label(), dl.At.Format(time.DateOnly), when)
 			switch dl.Kind {
 			case DeadlineClientSecret:
 				m.Shape = "secret"

@@ -229,6 +229,8 @@ func TestTodo(t *testing.T) {
 	r := fleet(day0)
 	r.Tenants = append(r.Tenants, verify.Tenant{Name: "delta", Path: "tenants/delta/partner.yaml", Checks: []verify.Check{
 		{Name: verify.CheckAppManagement, Status: verify.Fail, Message: "heuristic: refused", Hint: "register the app again in Partner Center: Account settings > App management"}}},
+		verify.Tenant{Path: "tenants/broken/partner.yaml", Checks: []verify.Check{
+			{Name: verify.CheckSpec, Status: verify.Fail, Message: "the spec has 1 error(s)", Hint: "run uicctl validate to see them"}}},
 		verify.Tenant{Name: "epsilon", Path: "tenants/epsilon/partner.yaml", Checks: []verify.Check{
 			{Name: verify.CheckRefreshToken, Status: verify.Warn, Message: "last used 70 days ago", Hint: "run verify with --write-back nightly, or uicctl consent"}}})
 	var b bytes.Buffer
@@ -237,6 +239,8 @@ func TestTodo(t *testing.T) {
 	}
 	want := `
 to do:
+  fix the spec or secrets file (1): tenants/broken/partner.yaml
+    uicctl validate tenants/broken
   consent again (2): beta, epsilon
     uicctl consent tenants/beta
     uicctl consent tenants/epsilon

@@ -85,6 +85,15 @@ func IsState(b []byte) bool {
 	return v && t && len(top) == 2
 }
 
+// key names a tenant in the state, the to-do list and the reports: its name, or its path
+// when its spec is too broken to have one.
+func key(t *verify.Tenant) string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.Path
+}
+
 // NextState is the state after a run at now: each status keeps its since while it stays
 // the same. Tenants of prev that this run did not check (another shard's, or removed ones)
 // are left out: each state file belongs to one set of tenants.
@@ -92,7 +101,7 @@ func NextState(prev *State, r *verify.Report, now time.Time) *State {
 	now = now.UTC().Truncate(time.Second)
 	next := &State{Version: StateVersion, Tenants: map[string]TenantState{}}
 	for _, t := range r.Tenants {
-		old, seen := prev.Tenants[t.Name]
+		old, seen := prev.Tenants[key(&t)]
 		ts := TenantState{Path: t.Path, Status: t.Worst(), Since: now, Checks: map[string]CheckState{}}
 		if seen && old.Status == ts.Status {
 			ts.Since = old.Since
@@ -114,7 +123,7 @@ func NextState(prev *State, r *verify.Report, now time.Time) *State {
 			}
 			ts.Deadlines[d.Kind] = d
 		}
-		next.Tenants[t.Name] = ts
+		next.Tenants[key(&t)] = ts
 	}
 	return next
 }

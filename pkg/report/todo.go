@@ -93,7 +93,7 @@ func NewTodo(r *verify.Report) Todo {
 			td.Nothing++
 		}
 		for _, a := range as {
-			names[a] = append(names[a], t.Name)
+			names[a] = append(names[a], key(t))
 			dirs[a] = append(dirs[a], filepath.Dir(t.Path))
 		}
 	}
