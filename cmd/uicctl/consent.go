@@ -39,6 +39,15 @@ func (e consentTimeout) Hint() string {
 }
 
 func (c *consentCmd) Run(app *App) error {
+	switch {
+	case c.Timeout <= 0:
+		return usageError{errors.New("--timeout must be more than 0")}
+	case c.Port < 0 || c.Port > 65535:
+		return usageError{fmt.Errorf("--port %d is not a TCP port (0 picks a free one)", c.Port)}
+	case c.Paste && c.Port == 0:
+		// Nothing listens with --paste, so no port is picked: the redirect needs a real one.
+		return usageError{errors.New("--paste needs the --port of the redirect URI; --port 0 (a free port) is for the listener")}
+	}
 	fleet, err := loadFleet(app, []string{c.Path})
 	if err != nil {
 		return err
@@ -62,7 +71,17 @@ func (c *consentCmd) Run(app *App) error {
 	if f.ClientID == "" || f.ClientSecret.Value.IsZero() {
 		return &noClientSecret{t.SecretsPath}
 	}
-	flow, err := consent.New(cl, p.TenantID, f.ClientID, consent.RedirectURI(c.Port), p.PartnerCenter.Consent.Account)
+	// Listen first: with --port 0 the redirect URI must name the port the kernel picked.
+	var ln *consent.Listener
+	port := c.Port
+	if !c.Paste {
+		if ln, err = consent.Listen(c.Port); err != nil {
+			return err
+		}
+		defer ln.Close()
+		port = ln.Port()
+	}
+	flow, err := consent.New(cl, p.TenantID, f.ClientID, consent.RedirectURI(port), p.PartnerCenter.Consent.Account)
 	if err != nil {
 		return err
 	}
@@ -87,7 +106,7 @@ func (c *consentCmd) Run(app *App) error {
 	if c.Paste {
 		err = c.paste(ctx, app, flow, exchange)
 	} else {
-		err = c.listen(ctx, app, flow, exchange)
+		err = c.listen(ctx, app, ln, flow, exchange)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && app.Ctx.Err() == nil {
 		return consentTimeout{c.Timeout}
@@ -132,12 +151,7 @@ func prove(app *App, cl cloud.Cloud, p *spec.Partner, f *secrets.File, res *cons
 }
 
 // listen waits for the redirect on the loopback listener.
-func (c *consentCmd) listen(ctx context.Context, app *App, flow *consent.Flow, exchange func(context.Context, string) error) error {
-	ln, err := consent.Listen(c.Port)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
+func (c *consentCmd) listen(ctx context.Context, app *App, ln *consent.Listener, flow *consent.Flow, exchange func(context.Context, string) error) error {
 	u := flow.AuthURL()
 	opened := false
 	if !c.NoBrowser {

@@ -208,6 +208,16 @@ func (x *Executor) Execute(ctx context.Context, t *spec.Tenant, tp plan.Tenant, 
 	return r
 }
 
+// pendingObject reports whether the plan has a pending change of object.
+func pendingObject(tp plan.Tenant, object string) bool {
+	for _, c := range tp.Changes {
+		if c.Object == object && c.Action.Pending() && c.Action != plan.Delete {
+			return true
+		}
+	}
+	return false
+}
+
 // resumeAttempts bounds how often a throttled tenant is planned and applied again.
 const resumeAttempts = 2
 
@@ -215,6 +225,14 @@ func (x *Executor) execute(ctx context.Context, t *spec.Tenant, tp plan.Tenant, 
 	r := Result{Plan: tp}
 	if !tp.Pending() {
 		return r
+	}
+	// Before the first write: a client secret Graph returns once must have somewhere to go.
+	// (testOnlySecretsWrite replaces the store, and with it this check.)
+	if x.o.testOnlySecretsWrite == nil && pendingObject(tp, plan.ObjClientSecret) {
+		if err := secrets.Preflight(ctx, t.SecretsPath); err != nil {
+			r.Err = fmt.Errorf("nothing was changed: the new client secret could not be stored: %w", err)
+			return r
+		}
 	}
 	run := &tenantRun{x: x, t: t, p: t.Partner, obs: obs, sf: sf, res: &r}
 	if err := run.execute(ctx); err != nil {

@@ -121,6 +121,35 @@ func UpdateIf(ctx context.Context, path, what string, still func(cur *File) bool
 	})
 }
 
+// Preflight checks, writing nothing, that an Update of path can store a value: an existing
+// file decrypts (an update keeps its data key and recipients); a missing one has a
+// .sops.yaml creation rule whose keys encrypt (a dry encrypt of a one-key document). apply
+// runs it before its first write, so a run that could not store the client secret fails
+// before the app exists.
+func Preflight(ctx context.Context, path string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	real, err := resolve(path)
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		if real, err = newPath(path); err != nil {
+			return err
+		}
+		_, err = newDoc(path, real, branchOf([]change{{path: []string{"clientId"}, text: "preflight"}}))
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	d, err := open(path)
+	if err != nil {
+		return err
+	}
+	_, _, err = d.decrypt()
+	return err
+}
+
 // modify is Update on key paths: under the lock, it re-reads the file, asks compute which
 // keys to set or remove given the current content, and writes only if there are any.
 func modify(ctx context.Context, path string, compute func(old *File) ([]change, error)) (changed bool, err error) {
