@@ -147,6 +147,15 @@ func (c *verifyCmd) Run(app *App) error {
 			case errors.As(err, &ce):
 				app.note(tenantName(&t), "warning: the secrets file got a newer refresh token during verify (consent or secrets set); it was kept and the rotated one not written back")
 				keptNewer(&res)
+				// The newer token goes to the vault too (secrets set does not deliver), unless the
+				// vault moved on as well: the same rule, against the token this run redeemed.
+				if cur, err := secrets.Read(app.Ctx, t.SecretsPath); err != nil {
+					writeErrs[i] = err
+				} else if line, err := deliverRefreshToken(app.Ctx, app, t, cur.RefreshToken.Value, redeemed); err != nil {
+					writeErrs[i] = fmt.Errorf("the newer refresh token of %s is in its secrets file but not in the vault: %w", t.Path, err)
+				} else if line != "" {
+					fmt.Fprintf(app.Stderr, "uicctl: %s\n", line)
+				}
 			case err != nil:
 				writeErrs[i] = fmt.Errorf("cannot write back the refresh token of %s: %w", t.Path, err)
 			default:
