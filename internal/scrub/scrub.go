@@ -180,6 +180,22 @@ var (
 	authHeader = regexp.MustCompile(`(?i)\b(?:bearer|basic|pop)[ \t]+[A-Za-z0-9._~+/=-]{8,}`)
 )
 
+// shapeLiterals are in every match of shapeAnywhere; headerLiterals (lower case) in every
+// match of authHeader.
+var (
+	shapeLiterals  = []string{"Q~", "eyJ", ".A", "AGE-SECRET-KEY-1", "PRIVATE KEY"}
+	headerLiterals = []string{"bearer", "basic", "pop"}
+)
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // Shape reports whether value, as a whole, looks like a credential, and which kind.
 func Shape(value string) (kind string, ok bool) {
 	for i, re := range shapeWhole {
@@ -200,16 +216,31 @@ func Text(s string) string {
 	if r := currentReplacer(); r != nil {
 		s = r.Replace(s)
 	}
-	s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)
-	s = credentialParam.ReplaceAllString(s, "${1}"+Redacted)
-	s = authHeader.ReplaceAllStringFunc(s, func(m string) string {
-		i := strings.LastIndexAny(m, " \t")
-		// "Basic authentication" is prose: a credential has a digit or punctuation.
-		if !strings.ContainsAny(m[i+1:], "0123456789._~+/=-") {
-			return m
+	// Each regular expression runs only when a literal it needs is there: most error texts
+	// have none, and Text runs on every error.
+	if containsAny(s, shapeLiterals) {
+		s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)
+	}
+	lower := ""
+	if strings.ContainsAny(s, "=:%") {
+		lower = strings.ToLower(s)
+		if strings.Contains(s, "=") || strings.Contains(s, "\":") || strings.Contains(lower, "%3d") {
+			s = credentialParam.ReplaceAllString(s, "${1}"+Redacted)
 		}
-		return m[:i+1] + Redacted
-	})
+	}
+	if lower == "" {
+		lower = strings.ToLower(s)
+	}
+	if containsAny(lower, headerLiterals) {
+		s = authHeader.ReplaceAllStringFunc(s, func(m string) string {
+			i := strings.LastIndexAny(m, " \t")
+			// "Basic authentication" is prose: a credential has a digit or punctuation.
+			if !strings.ContainsAny(m[i+1:], "0123456789._~+/=-") {
+				return m
+			}
+			return m[:i+1] + Redacted
+		})
+	}
 	return escapeControls(s)
 }
 
