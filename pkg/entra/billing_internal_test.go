@@ -3,6 +3,8 @@ package entra
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -68,5 +70,17 @@ func TestLastSegment(t *testing.T) {
 				t.Errorf("%s: -want +got\n%s", tc.reason, d)
 			}
 		})
+	}
+}
+
+// TestBlobErrorScrubbed: a storage error that reflects the request (the SAS signature, a
+// bearer token, a carriage return) is scrubbed before it becomes the error's text.
+func TestBlobErrorScrubbed(t *testing.T) {
+	body := "\ufeff<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>InvalidHeaderValue</Code><Message>echo &#xD;GET /c/b?sv=2022&amp;sig=AbCsEcReT%2B%3D Authorization: Bearer opaque.tok-123\nRequestId:6a1d7c3e-2b4f-4e89-8c5d-1f0a9b7e3d24</Message></Error>"
+	res := &http.Response{StatusCode: 400, Header: http.Header{"X-Ms-Error-Code": {"InvalidHeaderValue"}}, Body: io.NopCloser(strings.NewReader(body))}
+	got := blobError("t1", res).Error()
+	want := `tenant t1: cannot download the export blob: storage answered 400 InvalidHeaderValue: echo \x0dGET /c/b?sv=2022&sig=[redacted] Authorization: Bearer [redacted]`
+	if got != want {
+		t.Errorf("blobError =\n%q\nwant\n%q", got, want)
 	}
 }
