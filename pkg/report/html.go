@@ -134,8 +134,8 @@ func rankOfClass(c string) int {
 }
 
 // timeline lays out the expiry timeline: a row per tenant with a deadline before the
-// window's end, worst first as the tenant list; a deadline already passed sits on the
-// window's first day, marked expired.
+// window's end, the soonest first; a deadline already passed sits on the window's first day,
+// marked expired.
 func (d *htmlData) timeline(r *verify.Report, now time.Time) {
 	d.Left, d.Plot, d.RowH = 170, 800, 22
 	d.Width = d.Left + d.Plot + 20
@@ -148,15 +148,18 @@ func (d *htmlData) timeline(r *verify.Report, now time.Time) {
 	for i := range r.Tenants {
 		byName[key(&r.Tenants[i])] = &r.Tenants[i]
 	}
-	y := 40.0
+	firsts := map[string]time.Time{} // a row's earliest deadline
 	for _, ht := range d.Tenants {
 		t := byName[ht.Name]
-		row := htmlRow{Y: y, Name: ht.Name, Class: ht.Status.Class}
+		row := htmlRow{Name: ht.Name, Class: ht.Status.Class}
 		for _, dl := range Deadlines(t.Expiry, now) {
 			if dl.At.After(end) {
 				continue
 			}
-			m := htmlMark{X: day(dl.At), Y: y, WarnX: day(dl.WarnFrom), Expired: dl.Horizon == HorizonExpired}
+			m := htmlMark{X: day(dl.At), WarnX: day(dl.WarnFrom), Expired: dl.Horizon == HorizonExpired}
+			if first, ok := firsts[ht.Name]; !ok || dl.At.Before(first) {
+				firsts[ht.Name] = dl.At
+			}
 			left := int(dl.At.Sub(now).Hours() / 24)
 			when := fmt.Sprintf("in %d days", left)
 			if m.Expired {
@@ -179,8 +182,23 @@ func (d *htmlData) timeline(r *verify.Report, now time.Time) {
 		}
 		if len(row.Marks) > 0 {
 			d.Rows = append(d.Rows, row)
-			y += d.RowH
 		}
+	}
+	// Soonest first: the timeline reads as what comes next.
+	sort.SliceStable(d.Rows, func(i, j int) bool {
+		a, b := firsts[d.Rows[i].Name], firsts[d.Rows[j].Name]
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return d.Rows[i].Name < d.Rows[j].Name
+	})
+	y := 40.0
+	for i := range d.Rows {
+		d.Rows[i].Y = y
+		for j := range d.Rows[i].Marks {
+			d.Rows[i].Marks[j].Y = y
+		}
+		y += d.RowH
 	}
 	d.Height = y + 10
 	for i := 0; i <= TimelineDays; i += 30 {
