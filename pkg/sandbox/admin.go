@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -66,11 +67,20 @@ func (s *Sandbox) FlushRequestLog() error {
 	return s.log.flush()
 }
 
+// maxAdminBody bounds an admin API request body (1 MiB).
+const maxAdminBody = 1 << 20
+
 // serveAdmin is the admin API under /_sandbox/ on the sandbox's own host. It has no
 // authentication: the sandbox listens on loopback only.
 func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	p := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/_sandbox/"), "/"), "/")
+	// No admin request needs more than a few hundred bytes: a larger body is refused (413)
+	// rather than read into memory.
+	r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 	fail := func(status int, err error) {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			status, err = http.StatusRequestEntityTooLarge, fmt.Errorf("the body is larger than %d bytes", mbe.Limit)
+		}
 		writeJSON(w, status, map[string]string{"error": err.Error()})
 	}
 	done := func(err error) {

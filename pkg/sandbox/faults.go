@@ -127,14 +127,21 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 	return errors.Join(errs...)
 }
 
+// maxDays bounds a duration in days: 100 years, far below time.Duration's limit.
+const maxDays = 36500
+
 // ParseDuration is time.ParseDuration that also accepts whole days ("91d"), the unit tokens
 // and secrets age in.
 func ParseDuration(s string) (time.Duration, error) {
 	neg := strings.HasPrefix(s, "-")
 	if d, ok := strings.CutSuffix(strings.TrimPrefix(s, "-"), "d"); ok {
 		n, err := strconv.Atoi(d)
-		if err != nil {
+		if err != nil || n < 0 {
 			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		if n > maxDays {
+			// time.Duration holds about 292 years; n*24h past that would wrap around.
+			return 0, fmt.Errorf("invalid duration %q: at most %dd", s, maxDays)
 		}
 		out := time.Duration(n) * 24 * time.Hour
 		if neg {

@@ -351,3 +351,33 @@ func TestEchoFault(t *testing.T) {
 	}
 	admin(t, e, "PUT", "/_sandbox/faults", `{}`)
 }
+
+// TestAdminLimits: the admin API refuses a body over 1 MiB without reading it into memory,
+// and durations in days are bounded instead of wrapping around.
+func TestAdminLimits(t *testing.T) {
+	e := start(t, Options{Tenants: 1})
+	huge := `{"scope":["` + strings.Repeat("x", 2<<20) + `"]}`
+	cases := map[string]struct {
+		reason, body string
+		want         int
+		wantErr      string
+	}{
+		"HugeBody":    {reason: "a 2 MiB body is refused as too large", body: huge, want: 413, wantErr: "larger than 1048576 bytes"},
+		"Overflow":    {reason: "106752 days would overflow time.Duration", body: `{"clockOffset":"106752d"}`, want: 400, wantErr: "at most 36500d"},
+		"NegativeDay": {reason: "a negative count inside the sign is not a number of days", body: `{"clockOffset":"--3d"}`, want: 400, wantErr: "invalid duration"},
+		"CenturyOK":   {reason: "a century is allowed", body: `{"clockOffset":"36500d"}`, want: 200},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := e.do(t, "PUT", "/_sandbox/faults", nil, strings.NewReader(tc.body))
+			if r.status != tc.want || !strings.Contains(string(r.body), tc.wantErr) {
+				t.Errorf("%s: %d %.200s, want %d with %q", tc.reason, r.status, r.body, tc.want, tc.wantErr)
+			}
+		})
+	}
+	for _, s := range []string{"9223372036854775807d", "106752d", "-106752d"} {
+		if d, err := ParseDuration(s); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want an error", s, d)
+		}
+	}
+}

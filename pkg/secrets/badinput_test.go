@@ -51,6 +51,14 @@ func TestBadInput(t *testing.T) {
 			setup:   replaceLine(`value: ENC\[[^\n]*`, "value: "+planted),
 			wantErr: new(*IntegrityError), wantMsg: "does not decrypt",
 		},
+		"oversized": {
+			reason: "a file over 1 MiB is refused before it is read into memory or decrypted",
+			setup: func(t *testing.T, env *testEnv, p string) {
+				mustCreate(t, p)
+				writeFile(t, p, readFile(t, p)+"#"+strings.Repeat("x", MaxFileSize)+"\n")
+			},
+			wantErr: new(*MalformedError), wantMsg: "larger than 1024 KiB",
+		},
 		"wrong key": {
 			reason: "the only key available is not a recipient",
 			setup: func(t *testing.T, env *testEnv, p string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,7 +171,7 @@ func modify(ctx context.Context, path string, compute func(old *File) ([]change,
 	}
 	defer unlock()
 
-	raw, err := os.ReadFile(real)
+	raw, err := readLimited(path, real)
 	if errors.Is(err, fs.ErrNotExist) {
 		changes, err := compute(&File{})
 		if err != nil || len(changes) == 0 {
@@ -252,7 +253,7 @@ func open(path string) (*doc, error) {
 
 // load reads and structure-checks an existing file.
 func load(path, real string) (*doc, error) {
-	raw, err := os.ReadFile(real)
+	raw, err := readLimited(path, real)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &NotFoundError{Path: path}
 	}
@@ -260,6 +261,27 @@ func load(path, real string) (*doc, error) {
 		return nil, fmt.Errorf("cannot read secrets file %q: %w", path, err)
 	}
 	return parse(path, real, raw)
+}
+
+// MaxFileSize bounds a secrets file (1 MiB): uicctl's keys take a few kilobytes, and a
+// larger file is not read into memory (and decrypted) at all.
+const MaxFileSize = 1 << 20
+
+// readLimited reads a secrets file of at most MaxFileSize bytes.
+func readLimited(path, real string) ([]byte, error) {
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > MaxFileSize {
+		return nil, &MalformedError{Path: path, Reason: fmt.Sprintf("larger than %d KiB", MaxFileSize>>10)}
+	}
+	return raw, nil
 }
 
 // resolve returns the real path of an existing secrets file. A symlink is followed only

@@ -20,23 +20,44 @@ const SpecFileName = "partner.yaml"
 // Discover expands PATH arguments: a file is taken as it is, a directory is searched
 // recursively for partner.yaml (hidden folders such as .git are skipped). The result is
 // sorted and free of duplicates.
+//
+// A partner.yaml is treated as secrets files are: a symlink is followed only when its
+// target lies inside the fleet (the PATH searched; for a file named as a PATH, the folder
+// that holds it), since the spec decides which app uicctl writes and which secrets file it
+// replaces; and a partner.yaml that is not a regular file (a folder) is an error, not
+// skipped.
 func Discover(args []string) ([]string, error) {
 	if len(args) == 0 {
 		args = []string{"."}
 	}
 	seen := map[string]bool{}
 	var out []string
+	add := func(p string) {
+		if p = filepath.Clean(p); !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
 	for _, arg := range args {
-		info, err := os.Stat(arg)
+		info, err := os.Lstat(arg)
 		if err != nil {
 			return nil, &PathError{Path: arg, Err: err}
 		}
-		if !info.IsDir() {
-			p := filepath.Clean(arg)
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
+		if info.Mode()&fs.ModeSymlink != 0 {
+			if info, err = os.Stat(arg); err != nil {
+				return nil, &PathError{Path: arg, Err: err}
 			}
+			if !info.IsDir() {
+				if err := checkSpecFile(arg, filepath.Dir(arg)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if !info.IsDir() {
+			if !info.Mode().IsRegular() {
+				return nil, &PathError{Path: arg, Err: errNotAFile}
+			}
+			add(arg)
 			continue
 		}
 		found := false
@@ -44,18 +65,23 @@ func Discover(args []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
+			if e.Name() == SpecFileName && p != arg {
+				if err := checkSpecFile(p, arg); err != nil {
+					return err
+				}
+				found = true
+				add(p)
+				return nil
+			}
 			if e.IsDir() && p != arg && strings.HasPrefix(e.Name(), ".") {
 				return filepath.SkipDir
 			}
-			if !e.IsDir() && e.Name() == SpecFileName {
-				found = true
-				if p = filepath.Clean(p); !seen[p] {
-					seen[p] = true
-					out = append(out, p)
-				}
-			}
 			return nil
 		})
+		var pe *PathError
+		if errors.As(err, &pe) {
+			return nil, pe
+		}
 		if err != nil {
 			return nil, &PathError{Path: arg, Err: err}
 		}
@@ -66,6 +92,42 @@ func Discover(args []string) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// checkSpecFile refuses a partner.yaml found at p (under root) that is not a regular
+// file, or a symlink whose target lies outside root.
+func checkSpecFile(p, root string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return &PathError{Path: p, Err: err}
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return &PathError{Path: p, Err: err}
+		}
+		realRoot, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			return &PathError{Path: root, Err: err}
+		}
+		target, _ = filepath.Abs(target)
+		realRoot, _ = filepath.Abs(realRoot)
+		if rel, err := filepath.Rel(realRoot, target); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return &PathError{Path: p, Err: errOutside}
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return &PathError{Path: p, Err: err}
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return &PathError{Path: p, Err: errNotAFile}
+	}
+	return nil
+}
+
+var (
+	errNotAFile = errors.New("not a regular file")
+	errOutside  = errors.New("a symlink to a file outside the fleet")
+)
 
 var errNoSpec = errors.New("no " + SpecFileName + " found")
 
@@ -87,8 +149,13 @@ func (e *PathError) Unwrap() error { return e.Err }
 
 // Hint tells the user what a PATH argument should be.
 func (e *PathError) Hint() string {
-	if errors.Is(e.Err, errNoSpec) {
+	switch {
+	case errors.Is(e.Err, errNoSpec):
 		return "a PATH is a partner.yaml or a folder with partner.yaml files below it; uicctl init DIR creates one"
+	case errors.Is(e.Err, errOutside):
+		return "a partner.yaml symlink must point inside the fleet (as a secrets file's must point inside its folder): copy the file instead"
+	case errors.Is(e.Err, errNotAFile):
+		return "partner.yaml must be a regular file; rename or remove what has its name"
 	}
 	return "a PATH is a partner.yaml or a folder with partner.yaml files below it"
 }
