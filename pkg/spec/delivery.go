@@ -143,7 +143,11 @@ func (d *decoder) finishDelivery(p *Partner) {
 	for _, k := range VaultKeys {
 		name := strings.ToLower(n.Name(k))
 		if prev, dup := seen[name]; dup {
-			d.add(d.kvNode, "delivery.keyVault.names."+k, "each credential needs its own secret name", "secret name %q is also used for %s", n.Name(k), prev)
+			at, path := d.kvNode, "delivery.keyVault.names."+k
+			if pos, ok := d.pos[path]; ok {
+				at = &yaml.Node{Line: pos.Line, Column: pos.Column}
+			}
+			d.add(at, path, "each credential needs its own secret name", "secret name %q is also used for %s", n.Name(k), prev)
 		}
 		seen[name] = k
 	}
