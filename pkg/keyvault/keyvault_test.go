@@ -182,6 +182,12 @@ func TestErrorHints(t *testing.T) {
 				return err
 			},
 			status: 409, hint: "recover it (az keyvault secret recover"},
+		"network": {reason: "a vault that cannot be reached (no such name: the proxy refuses it)",
+			op: func(f *fixture) error {
+				_, _, err := f.c.Get(ctx, "https://no-such-vault.vault.azure.net/", "any")
+				return err
+			},
+			hint: "could not be reached (not a credential problem)"},
 		"429": {reason: "throttled beyond the retry budget",
 			setup: func(f *fixture) {
 				f.sb.SetFaults(sandbox.Faults{Rate429: 1, RetryAfter: 50 * time.Millisecond, Scope: []string{"keyvault"}})
