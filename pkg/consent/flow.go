@@ -127,6 +127,8 @@ func (f *Flow) Exchange(ctx context.Context, hc *http.Client, secret secrets.Val
 			account = a
 		}
 	}
+	// The token endpoint's claim, printed and stored: no control character gets through.
+	account = scrub.Line(account)
 	if !claims.MFA() {
 		return nil, &MFAError{Account: account}
 	}
