@@ -59,7 +59,10 @@ func (h retryHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*ht
 			cause = retry.Network
 		default:
 			c, ok := retry.StatusCause(resp.StatusCode)
-			if !ok || !replayable(req) || attempt > opts.GetMaxRetries() {
+			// 429 and 503 come before Graph acts; a 502 or 504 may come after, so only a
+			// request that is safe to repeat is sent again.
+			beforeActing := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+			if !ok || !replayable(req) || attempt > opts.GetMaxRetries() || (!idem && !beforeActing) {
 				return resp, nil
 			}
 			if should := opts.GetShouldRetry(); should != nil && !should(waited, attempt-1, req, resp) {
