@@ -55,6 +55,7 @@ func (c *consentCmd) Run(app *App) error {
 	if n := fleet.Errors(); n > 0 {
 		return &specErrors{n}
 	}
+	fleet = withoutOperator(fleet)
 	if len(fleet.Tenants) != 1 {
 		return usageError{fmt.Errorf("consent takes one tenant; %s holds %s", c.Path, count(len(fleet.Tenants), "tenant", "tenants"))}
 	}

@@ -45,3 +45,15 @@ func loadFleet(app *App, paths []string) (*spec.Fleet, error) {
 	app.Log.Debug("selected shard", "shard", app.Shard, "tenants", len(kept.Tenants))
 	return kept, nil
 }
+
+// withoutOperator drops the operator's spec (operator.yaml) from a fleet, for the commands
+// that work on partners only (verify, consent, operator consent-url and check).
+func withoutOperator(f *spec.Fleet) *spec.Fleet {
+	out := &spec.Fleet{Diagnostics: f.Diagnostics}
+	for _, t := range f.Tenants {
+		if t.Partner == nil || !t.Partner.IsOperator() {
+			out.Tenants = append(out.Tenants, t)
+		}
+	}
+	return out
+}

@@ -45,6 +45,7 @@ func (o *operatorTargets) targets(app *App) ([]target, error) {
 	if err != nil {
 		return nil, err
 	}
+	fleet = withoutOperator(fleet)
 	if n := fleet.Errors(); n > 0 {
 		return nil, &specErrors{n}
 	}

@@ -15,10 +15,12 @@ import (
 	"github.com/useitcloud/uicctl/pkg/entra"
 	"github.com/useitcloud/uicctl/pkg/sandbox"
 	"github.com/useitcloud/uicctl/pkg/sandbox/graph"
+	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
-// TestOperatorPermissionsDocumented: docs/operator.md's table, the code's list and what
-// the sandbox's operator app requests name the same permissions, in the same order.
+// TestOperatorPermissionsDocumented: docs/operator.md's table, the code's list, what
+// operator.yaml requests and what the sandbox's operator app requests name the same
+// permissions (the first three in the same order).
 func TestOperatorPermissionsDocumented(t *testing.T) {
 	b, err := os.ReadFile("../../docs/operator.md")
 	if err != nil {
@@ -31,6 +33,9 @@ func TestOperatorPermissionsDocumented(t *testing.T) {
 	code := permissionNames()
 	if d := cmp.Diff(code, doc); d != "" {
 		t.Errorf("docs/operator.md's table vs entra.OperatorPermissions: -code +doc\n%s", d)
+	}
+	if d := cmp.Diff(code, spec.OperatorGraphRoles); d != "" {
+		t.Errorf("spec.OperatorGraphRoles (what operator.yaml requests) vs entra.OperatorPermissions: -code +spec\n%s", d)
 	}
 	sb := slices.Clone(graph.OperatorRoles)
 	slices.Sort(sb)

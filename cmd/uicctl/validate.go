@@ -85,8 +85,8 @@ func runChecks(app *App, tenants []spec.Tenant) []spec.Diagnostic {
 	sem := make(chan struct{}, app.Parallelism)
 	var wg sync.WaitGroup
 	for i := range tenants {
-		if tenants[i].Partner == nil {
-			continue
+		if tenants[i].Partner == nil || tenants[i].Partner.IsOperator() {
+			continue // the operator app has no secrets file or Partner Center side
 		}
 		wg.Go(func() {
 			sem <- struct{}{}

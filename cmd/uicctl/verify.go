@@ -61,6 +61,7 @@ func (c *verifyCmd) Run(app *App) error {
 	if err != nil {
 		return err
 	}
+	fleet = withoutOperator(fleet)
 	if len(fleet.Tenants) == 0 {
 		return usageError{fmt.Errorf("no partner.yaml found in %v", c.Paths)}
 	}

@@ -33,6 +33,8 @@ type Graph interface {
 	DeleteAppRoleAssignment(ctx context.Context, tenantID, resourceSPID, assignmentID string) error
 	AddGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
 	RemoveGroupMember(ctx context.Context, tenantID, groupID, memberID string) error
+	EnsureFederatedCredential(ctx context.Context, tenantID, appObjectID string, fc entra.FederatedCredential) error
+	DeleteFederatedCredential(ctx context.Context, tenantID, appObjectID, name string) error
 }
 
 // Options configure an Executor.
@@ -116,16 +118,20 @@ func New(o Options) *Executor {
 // Plan observes a tenant and computes its plan, as uicctl plan does.
 func (x *Executor) Plan(ctx context.Context, t *spec.Tenant) (plan.Tenant, *plan.Observed, *secrets.File, error) {
 	p := t.Partner
-	sf, err := secrets.Read(ctx, t.SecretsPath)
-	var nf *secrets.NotFoundError
-	switch {
-	case errors.As(err, &nf):
-		sf = nil
-	case err != nil:
-		return plan.Tenant{}, nil, nil, err
+	var sf *secrets.File
+	if !p.IsOperator() { // the operator app has no secret, hence no secrets file
+		var err error
+		sf, err = secrets.Read(ctx, t.SecretsPath)
+		var nf *secrets.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			sf = nil
+		case err != nil:
+			return plan.Tenant{}, nil, nil, err
+		}
 	}
 	meta := Meta(sf)
-	q := entra.Query{UniqueName: p.Application.UniqueName, AppID: p.Application.AppID, KnownAppID: meta.ClientID}
+	q := entra.Query{UniqueName: p.Application.UniqueName, AppID: p.Application.AppID, KnownAppID: meta.ClientID, Operator: p.IsOperator()}
 	for _, perm := range p.Application.Permissions {
 		q.ResourceAppIDs = append(q.ResourceAppIDs, perm.ResourceAppID)
 	}
@@ -320,7 +326,7 @@ func (r *tenantRun) done(c plan.Change, step string) {
 }
 
 func (r *tenantRun) execute(ctx context.Context) error {
-	steps := []func(context.Context) error{r.application, r.servicePrincipal, r.resourceSPs, r.grants, r.appRoles, r.adminAgents, r.clientSecret, r.vault, r.removals}
+	steps := []func(context.Context) error{r.application, r.servicePrincipal, r.federated, r.resourceSPs, r.grants, r.appRoles, r.adminAgents, r.clientSecret, r.vault, r.removals}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -696,6 +702,30 @@ func (r *tenantRun) prove(ctx context.Context, secret string) error {
 // removals carries out deletions last: pruned grants, assignments and membership, and
 // password credentials that are not the one in the secrets file (orphans of an interrupted
 // apply, or live ones the spec prunes).
+// federated creates or updates the operator app's federated identity credentials.
+func (r *tenantRun) federated(ctx context.Context) error {
+	for _, c := range r.pending(plan.ObjFederated) {
+		if c.Action != plan.Create && c.Action != plan.Update {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(c.Address, "federatedCredential["), "]")
+		i := slices.IndexFunc(r.p.Federated, func(f spec.FederatedCredential) bool { return f.Name == name })
+		if i < 0 {
+			continue
+		}
+		f := r.p.Federated[i]
+		if err := r.x.o.Graph.EnsureFederatedCredential(ctx, r.p.TenantID, r.appObjectID, entra.FederatedCredential(f)); err != nil {
+			return err
+		}
+		verb := "created"
+		if c.Action == plan.Update {
+			verb = "updated"
+		}
+		r.done(c, fmt.Sprintf("%s federated credential %s (subject %s)", verb, f.Name, f.Subject))
+	}
+	return nil
+}
+
 func (r *tenantRun) removals(ctx context.Context) error {
 	for _, c := range r.res.Plan.Changes {
 		if c.Action != plan.Delete {
@@ -709,6 +739,9 @@ func (r *tenantRun) removals(ctx context.Context) error {
 			err = r.deleteAppRole(ctx, c)
 		case plan.ObjAdminAgents:
 			err = r.x.o.Graph.RemoveGroupMember(ctx, r.p.TenantID, r.obs.AdminAgents.GroupID, r.spID)
+		case plan.ObjFederated:
+			name := strings.TrimSuffix(strings.TrimPrefix(c.Address, "federatedCredential["), "]")
+			err = r.x.o.Graph.DeleteFederatedCredential(ctx, r.p.TenantID, r.appObjectID, name)
 		case plan.ObjClientSecret:
 			keyID := strings.TrimSuffix(strings.TrimPrefix(c.Address, "clientSecret["), "]")
 			if r.sf != nil && strings.EqualFold(keyID, r.sf.ClientSecret.KeyID) {

@@ -58,6 +58,12 @@ func (f *fakeGraph) DeleteAppRoleAssignment(context.Context, string, string, str
 }
 func (f *fakeGraph) AddGroupMember(context.Context, string, string, string) error    { return nil }
 func (f *fakeGraph) RemoveGroupMember(context.Context, string, string, string) error { return nil }
+func (f *fakeGraph) EnsureFederatedCredential(context.Context, string, string, entra.FederatedCredential) error {
+	return nil
+}
+func (f *fakeGraph) DeleteFederatedCredential(context.Context, string, string, string) error {
+	return nil
+}
 
 func tenant(t *testing.T) *spec.Tenant {
 	p, diags := spec.Parse("partner.yaml", []byte("apiVersion: uicctl/v1\nkind: Partner\nname: contoso\ntenantId: 6f0e3c3a-1b2c-4d5e-8f90-123456789abc\n"))

@@ -35,6 +35,9 @@ type Query struct {
 	KnownAppID string
 	// ResourceAppIDs are the appIds of the resource APIs the spec names.
 	ResourceAppIDs []string
+	// Operator reads the operator app (operator.yaml): its federated identity credentials
+	// too, and no AdminAgents group (the home tenant is no partner's).
+	Operator bool
 }
 
 // What Observe selects: only the properties plan.Observed holds.
@@ -64,6 +67,7 @@ var (
 	opReadGroups   = operation{"find the AdminAgents group", PermGroupMemberReadWriteAll}
 	opReadResource = operation{"read a resource API's service principal", PermApplicationReadWriteAll}
 	opBatch        = operation{"read the tenant", PermApplicationReadWriteAll}
+	opReadFIC      = operation{"read the application's federated credentials", PermApplicationReadWriteAll}
 )
 
 type stepKind int
@@ -76,6 +80,7 @@ const (
 	stepMemberOf
 	stepGroups
 	stepResource
+	stepFederated
 )
 
 // step is one request of an observe batch and, once sent, its answer.
@@ -112,11 +117,16 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 		return nil, err
 	}
 	first = append(first, appStep)
-	groupsStep, err := o.groupsStep(ctx)
-	if err != nil {
-		return nil, err
+	var groupsStep, ficStep *step
+	if q.Operator {
+		ficStep = &step{kind: stepFederated, op: opReadFIC, ri: ficRequest(q, []string{"id", "name", "issuer", "subject", "audiences"})}
+		first = append(first, ficStep)
+	} else {
+		if groupsStep, err = o.groupsStep(ctx); err != nil {
+			return nil, err
+		}
+		first = append(first, groupsStep)
 	}
-	first = append(first, groupsStep)
 	resources := map[string]*step{}
 	for _, r := range uniqueSorted(q.ResourceAppIDs) {
 		s, err := o.resourceStep(ctx, r)
@@ -140,8 +150,15 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 	if err := o.readApp(appStep); err != nil {
 		return nil, err
 	}
-	if err := o.readGroups(groupsStep); err != nil {
-		return nil, err
+	if groupsStep != nil {
+		if err := o.readGroups(groupsStep); err != nil {
+			return nil, err
+		}
+	}
+	if ficStep != nil {
+		if err := o.readFederated(ctx, ficStep); err != nil {
+			return nil, err
+		}
 	}
 	o.out.ResourceSPs = map[string]plan.ResourceSP{}
 	for _, s := range resources {
@@ -241,9 +258,43 @@ func (o *observation) spSteps(ctx context.Context, appID string) ([]*step, error
 	}, nil
 }
 
+// ficRequest lists the app's federated identity credentials through its alternate key
+// (application-list-federatedidentitycredentials documents the uniqueName and appId forms).
+func ficRequest(q Query, sel []string) *abs.RequestInformation {
+	if q.AppID != "" {
+		return keyedNav("applications", "appId", q.AppID, "federatedIdentityCredentials", sel)
+	}
+	return keyedNav("applications", "uniqueName", q.UniqueName, "federatedIdentityCredentials", sel)
+}
+
+// readFederated fills the app's federated identity credentials (none when it has no app).
+func (o *observation) readFederated(ctx context.Context, s *step) error {
+	type ficJSON struct {
+		ID        string   `json:"id"`
+		Name      string   `json:"name"`
+		Issuer    string   `json:"issuer"`
+		Subject   string   `json:"subject"`
+		Audiences []string `json:"audiences"`
+	}
+	fics, err := collect[ficJSON](ctx, o, s)
+	if err != nil {
+		return err
+	}
+	for _, f := range fics {
+		o.out.Federated = append(o.out.Federated, plan.FederatedCredential(f))
+	}
+	sort.Slice(o.out.Federated, func(i, j int) bool { return o.out.Federated[i].Name < o.out.Federated[j].Name })
+	return nil
+}
+
 func navRequest(appID, nav string, sel []string) *abs.RequestInformation {
+	return keyedNav("servicePrincipals", "appId", appID, nav, sel)
+}
+
+// keyedNav GETs the navigation nav of the entity of set whose alternate key is value.
+func keyedNav(set, key, value, nav string, sel []string) *abs.RequestInformation {
 	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.GET,
-		"{+baseurl}/servicePrincipals(appId='{appId}')/"+nav+"{?%24select}", map[string]string{"appId": appID})
+		"{+baseurl}/"+set+"("+key+"='{key}')/"+nav+"{?%24select}", map[string]string{"key": value})
 	ri.AddQueryParameters(struct {
 		Select []string `uriparametername:"%24select"`
 	}{sel})

@@ -25,13 +25,14 @@ type OperatorPermission struct {
 	Why      string // why not a narrower permission
 }
 
-// Microsoft Graph application permissions, by value. Ids from the Graph permissions
-// reference (https://learn.microsoft.com/en-us/graph/permissions-reference).
+// Microsoft Graph application permissions of the operator, by value (spec declares them
+// for operator.yaml). Ids from the Graph permissions reference
+// (https://learn.microsoft.com/en-us/graph/permissions-reference).
 const (
-	PermApplicationReadWriteAll       = "Application.ReadWrite.All"
-	PermAppRoleAssignmentReadWriteAll = "AppRoleAssignment.ReadWrite.All"
-	PermDelegatedGrantReadWriteAll    = "DelegatedPermissionGrant.ReadWrite.All"
-	PermGroupMemberReadWriteAll       = "GroupMember.ReadWrite.All"
+	PermApplicationReadWriteAll       = spec.PermApplicationReadWriteAll
+	PermAppRoleAssignmentReadWriteAll = spec.PermAppRoleAssignmentReadWriteAll
+	PermDelegatedGrantReadWriteAll    = spec.PermDelegatedGrantReadWriteAll
+	PermGroupMemberReadWriteAll       = spec.PermGroupMemberReadWriteAll
 )
 
 // OperatorPermissions is everything the operator app requests: nothing else.
@@ -68,7 +69,7 @@ var OperatorPermissions = []OperatorPermission{
 // ConsentRedirectURI is where the admin consent link sends the partner's administrator
 // afterwards: Microsoft's own blank page (the operator app registers it as a web redirect
 // URI), so no server of the consultant is involved.
-const ConsentRedirectURI = "https://login.microsoftonline.com/common/oauth2/nativeclient"
+const ConsentRedirectURI = spec.ConsentRedirectURI
 
 // AdminConsentURL is the v2 admin consent link of the operator app clientID for tenantID
 // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent): scope

@@ -508,3 +508,56 @@ func (c *Client) AddGroupMember(ctx context.Context, tenantID, groupID, memberID
 func joinScopes(scopes []string) string {
 	return strings.Join(uniqueSorted(scopes), " ")
 }
+
+var opWriteFIC = operation{"write a federated credential of the application", PermApplicationReadWriteAll}
+
+// FederatedCredential is a federated identity credential of an application.
+type FederatedCredential struct{ Name, Issuer, Subject, Audience string }
+
+// EnsureFederatedCredential creates the credential named fc.Name on the application, or
+// brings it to fc when it exists (a retried create answered 409). Its name is its identity.
+func (c *Client) EnsureFederatedCredential(ctx context.Context, tenantID, appObjectID string, fc FederatedCredential) error {
+	ad, err := c.adapter(tenantID)
+	if err != nil {
+		return err
+	}
+	body := models.NewFederatedIdentityCredential()
+	body.SetName(&fc.Name)
+	body.SetIssuer(&fc.Issuer)
+	body.SetSubject(&fc.Subject)
+	body.SetAudiences([]string{fc.Audience})
+	fics := applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).ByApplicationId(appObjectID).FederatedIdentityCredentials()
+	// settle: the application may have been created moments ago (404 until it replicates).
+	err = c.settle(ctx, func(ctx context.Context) error {
+		_, err := fics.Post(ctx, body, nil)
+		if f, ok := failureOf(err); ok && f.status == http.StatusConflict {
+			update := models.NewFederatedIdentityCredential()
+			update.SetIssuer(&fc.Issuer)
+			update.SetSubject(&fc.Subject)
+			update.SetAudiences([]string{fc.Audience})
+			_, err = fics.ByFederatedIdentityCredentialId(fc.Name).Patch(ctx, update, nil)
+		}
+		return err
+	})
+	if err != nil {
+		return classify(tenantID, opWriteFIC, 0, err)
+	}
+	return nil
+}
+
+// DeleteFederatedCredential removes the credential named name; one already gone is no error.
+func (c *Client) DeleteFederatedCredential(ctx context.Context, tenantID, appObjectID, name string) error {
+	ad, err := c.adapter(tenantID)
+	if err != nil {
+		return err
+	}
+	err = applications.NewApplicationsRequestBuilderInternal(map[string]string{}, ad).ByApplicationId(appObjectID).
+		FederatedIdentityCredentials().ByFederatedIdentityCredentialId(name).Delete(ctx, nil)
+	if f, ok := failureOf(err); ok && f.status == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return classify(tenantID, opWriteFIC, 0, err)
+	}
+	return nil
+}

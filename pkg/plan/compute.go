@@ -53,14 +53,20 @@ func Compute(in Input) (Tenant, error) {
 	}
 	c.application()
 	c.servicePrincipal()
-	c.resourceSPs()
-	c.grants()
-	c.appRoles()
-	c.adminAgents()
-	c.clientSecret()
-	c.refreshToken()
-	c.appManagement()
-	c.vault(in.Vault)
+	if p.IsOperator() {
+		// The operator app: no secret (CI signs in by OIDC), no Partner Center side, and
+		// its permissions are granted by each partner's admin, not here.
+		c.federated()
+	} else {
+		c.resourceSPs()
+		c.grants()
+		c.appRoles()
+		c.adminAgents()
+		c.clientSecret()
+		c.refreshToken()
+		c.appManagement()
+		c.vault(in.Vault)
+	}
 	sortChanges(c.out)
 	t.Changes = c.out
 	t.SpecDigest = digest(struct {
@@ -89,7 +95,7 @@ type computer struct {
 
 func (c *computer) add(ch Change) { c.out = append(c.out, ch) }
 
-var objectOrder = []string{ObjApplication, ObjServicePrincipal, ObjResourceSP, ObjGrant, ObjAppRole, ObjAdminAgents, ObjClientSecret, ObjRefreshToken, ObjAppManagement, ObjVaultSecret}
+var objectOrder = []string{ObjApplication, ObjServicePrincipal, ObjFederated, ObjResourceSP, ObjGrant, ObjAppRole, ObjAdminAgents, ObjClientSecret, ObjRefreshToken, ObjAppManagement, ObjVaultSecret}
 
 func sortChanges(cs []Change) {
 	sort.SliceStable(cs, func(i, j int) bool {
@@ -102,6 +108,17 @@ func sortChanges(cs []Change) {
 }
 
 func ptr(s string) *string { return &s }
+
+// scalarChanges lists the fields whose live value (second) differs from the spec's (third).
+func scalarChanges(fields ...[3]string) []FieldChange {
+	var out []FieldChange
+	for _, f := range fields {
+		if f[1] != f[2] {
+			out = append(out, FieldChange{Path: f[0], Before: ptr(f[1]), After: ptr(f[2])})
+		}
+	}
+	return out
+}
 
 // keepNote is what the plan says of a live item the spec does not name.
 func (c *computer) keepNote() string {
@@ -123,13 +140,7 @@ func (c *computer) application() {
 			}})
 		return
 	}
-	var fields []FieldChange
-	if live.DisplayName != a.DisplayName {
-		fields = append(fields, FieldChange{Path: "displayName", Before: ptr(live.DisplayName), After: ptr(a.DisplayName)})
-	}
-	if live.SignInAudience != a.SignInAudience {
-		fields = append(fields, FieldChange{Path: "signInAudience", Before: ptr(live.SignInAudience), After: ptr(a.SignInAudience)})
-	}
+	fields := scalarChanges([3]string{"displayName", live.DisplayName, a.DisplayName}, [3]string{"signInAudience", live.SignInAudience, a.SignInAudience})
 	liveURIs := make([]string, 0, len(live.RedirectURIs))
 	for _, u := range live.RedirectURIs {
 		if n, msg, _ := spec.NormalizeRedirectURI(u); msg == "" {
@@ -248,6 +259,52 @@ func (c *computer) livePermLabels() []string {
 		for _, id := range ra.Roles {
 			out = append(out, c.permLabel(strings.ToLower(ra.ResourceAppID), strings.ToLower(id), true))
 		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// federated plans the operator app's federated identity credentials, by name: the GitHub
+// Actions subjects that may sign in as it. Live ones the spec does not name are kept
+// (shown as notes) unless prune.
+func (c *computer) federated() {
+	live := map[string]FederatedCredential{}
+	for _, f := range c.o.Federated {
+		live[f.Name] = f
+	}
+	for _, want := range c.p.Federated {
+		addr := "federatedCredential[" + want.Name + "]"
+		have, ok := live[want.Name]
+		delete(live, want.Name)
+		if !ok || c.o.App == nil {
+			c.add(Change{Object: ObjFederated, Address: addr, Action: Create, Reason: "a GitHub Actions job of this subject signs in as the operator (OIDC)",
+				Fields: []FieldChange{{Path: "issuer", After: ptr(want.Issuer)}, {Path: "subject", After: ptr(want.Subject)}, {Path: "audiences", Add: []string{want.Audience}}}})
+			continue
+		}
+		fields := scalarChanges([3]string{"issuer", have.Issuer, want.Issuer}, [3]string{"subject", have.Subject, want.Subject})
+		if !slices.Equal(sorted(have.Audiences), []string{want.Audience}) {
+			fields = append(fields, FieldChange{Path: "audiences", Add: minus([]string{want.Audience}, have.Audiences), Remove: minus(have.Audiences, []string{want.Audience})})
+		}
+		if len(fields) > 0 {
+			c.add(Change{Object: ObjFederated, Address: addr, Action: Update, Reason: "the credential differs from the spec", Fields: fields})
+		}
+	}
+	for _, name := range sortedKeys(live) {
+		f := live[name]
+		if c.p.Application.Prune {
+			c.add(Change{Object: ObjFederated, Address: "federatedCredential[" + name + "]", Action: Delete, Reason: "not in the spec (prune)",
+				Fields: []FieldChange{{Path: "subject", Before: ptr(f.Subject)}}})
+			continue
+		}
+		c.add(Change{Object: ObjFederated, Address: "federatedCredential[" + name + "]", Action: NoOp, Reason: "a federated credential the spec does not name",
+			Notes: []string{f.Subject + ": " + c.keepNote()}})
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

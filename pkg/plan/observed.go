@@ -22,6 +22,18 @@ type Observed struct {
 	// APIs the spec names or a grant points at. A missing entry means the resource has no
 	// service principal in the tenant.
 	ResourceSPs map[string]ResourceSP `json:"resourceServicePrincipals,omitempty"`
+	// Federated are the app's federated identity credentials, read for the operator app
+	// only (operator.yaml).
+	Federated []FederatedCredential `json:"federatedCredentials,omitempty"`
+}
+
+// FederatedCredential is a live federated identity credential of the app.
+type FederatedCredential struct {
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Issuer    string   `json:"issuer"`
+	Subject   string   `json:"subject"`
+	Audiences []string `json:"audiences"`
 }
 
 // App is the live application object.

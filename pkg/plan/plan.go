@@ -31,6 +31,7 @@ func (a Action) Pending() bool { return a == Create || a == Update || a == Delet
 const (
 	ObjApplication      = "application"
 	ObjServicePrincipal = "servicePrincipal"
+	ObjFederated        = "federatedCredential" // the operator app's (operator.yaml)
 	ObjResourceSP       = "resourceServicePrincipal"
 	ObjGrant            = "grant"
 	ObjAppRole          = "appRoleAssignment"

@@ -16,11 +16,16 @@ import (
 	"github.com/useitcloud/uicctl/pkg/sandbox/graph"
 )
 
+// withBillingRole is the operator's roles plus PartnerBilling.Read.All, for tests that
+// call the billing export as the operator (uicctl calls it as the partner's own app).
+func withBillingRole() []string {
+	return append(append([]string{}, graph.OperatorRoles...), "PartnerBilling.Read.All")
+}
+
 // TestBillingExportServesWorldUsage: Graph's unbilled usage export and Partner Center's
 // unbilled line items serve the same rows of the world, so verify's usage kinds agree.
 func TestBillingExportServesWorldUsage(t *testing.T) {
-	// The export is called as the operator here, so it also holds PartnerBilling.Read.All.
-	e := start(t, Options{Tenants: 1, Customers: 2, OperatorRoles: append(append([]string{}, graph.OperatorRoles...), "PartnerBilling.Read.All")})
+	e := start(t, Options{Tenants: 1, Customers: 2, OperatorRoles: withBillingRole()})
 	ten := e.sb.World().Tenants[0]
 	_, cid, secret := e.sb.Operator()
 	pcTok := e.pcToken(t, ten.TenantID, cid, secret)

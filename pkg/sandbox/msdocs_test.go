@@ -366,7 +366,7 @@ func runMSDocs(t *testing.T, e *env, docs map[string]msdoc, only func(name strin
 // it: status, headers, field names and JSON types at every depth, and the next-link form.
 func TestMSDocsShapes(t *testing.T) {
 	docs := loadMSDocs(t)
-	e := start(t, Options{Tenants: 1, Customers: 3})
+	e := start(t, Options{Tenants: 1, Customers: 3, OperatorRoles: withBillingRole()})
 	for n, diff := range runMSDocs(t, e, docs, nil) {
 		if len(diff) > 0 {
 			t.Errorf("%s (%s): the sandbox differs from %s:\n  %s", n, docs[n].Endpoint, docs[n].Doc[0], strings.Join(diff, "\n  "))
@@ -449,8 +449,13 @@ func clientCalls(t *testing.T) map[string]string {
 							calls["http:"+filepath.Base(file)] = where(x)
 						}
 					}
-					if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "navRequest" && len(x.Args) > 1 {
-						if lit, ok := x.Args[1].(*ast.BasicLit); ok {
+					// navRequest(appID, NAV, …) and keyedNav(SET, KEY, value, NAV, …).
+					if id, ok := x.Fun.(*ast.Ident); ok && (id.Name == "navRequest" && len(x.Args) > 1 || id.Name == "keyedNav" && len(x.Args) > 3) {
+						arg := x.Args[1]
+						if id.Name == "keyedNav" {
+							arg = x.Args[3]
+						}
+						if lit, ok := arg.(*ast.BasicLit); ok {
 							calls["nav:"+strings.Trim(lit.Value, `"`)] = where(x)
 						}
 					}

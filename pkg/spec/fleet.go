@@ -61,6 +61,10 @@ func Discover(args []string) ([]string, error) {
 			continue
 		}
 		found := false
+		// A directory gives its partner.yaml files, never operator.yaml: that one is planned
+		// and applied only when named, signed in as the consultant. A fleet run (CI's plan
+		// of .) signs in as the operator app itself, which holds no right in the home tenant
+		// and so cannot widen its own permissions.
 		err = filepath.WalkDir(arg, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -210,8 +214,10 @@ func LoadFleet(files []string, parallelism int) *Fleet {
 	for i, file := range files {
 		r := results[i]
 		t := Tenant{Path: file, Dir: filepath.Dir(file), Partner: r.p}
-		if r.p != nil {
+		if r.p != nil && !r.p.IsOperator() {
 			t.SecretsPath = filepath.Join(t.Dir, filepath.FromSlash(r.p.Secrets))
+		}
+		if r.p != nil {
 			t.SecretsPos = r.p.PosOf("secrets")
 			if prev, dup := byName[r.p.Name]; dup {
 				at := r.p.PosOf("name")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -80,6 +81,9 @@ func Load(path string) (*Partner, []Diagnostic) {
 	if err != nil {
 		return nil, []Diagnostic{fileError(path, "cannot read file: "+errText(err), "")}
 	}
+	if filepath.Base(path) == OperatorFileName {
+		return ParseOperator(path, data)
+	}
 	return Parse(path, data)
 }
 
@@ -97,6 +101,12 @@ func fileError(file, msg, hint string) Diagnostic {
 
 // Parse validates partner.yaml content; file names it in diagnostics.
 func Parse(file string, data []byte) (*Partner, []Diagnostic) {
+	return parseWith(file, data, (*decoder).partner)
+}
+
+// parseWith parses one YAML document strictly and decodes it with decode (partner.yaml or
+// operator.yaml), with positions, key paths and every problem found at once.
+func parseWith(file string, data []byte, decode func(*decoder, *yaml.Node) *Partner) (*Partner, []Diagnostic) {
 	if diags := precheck(file, data); len(diags) > 0 {
 		return nil, diags
 	}
@@ -128,7 +138,7 @@ func Parse(file string, data []byte) (*Partner, []Diagnostic) {
 	if d.scanSecrets(doc, "") {
 		return nil, d.diags // aliases: the tree is not what it looks like; stop here
 	}
-	p := d.partner(doc)
+	p := decode(d, doc)
 	p.Positions = d.pos
 	sort.SliceStable(d.diags, func(i, j int) bool {
 		a, b := d.diags[i], d.diags[j]

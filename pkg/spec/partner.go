@@ -32,22 +32,7 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 	}
 	var uniqueNameSet bool
 	seen := d.mapping(doc, "", []field{
-		{"apiVersion", func(v *yaml.Node, kp string) {
-			if s, ok := d.str(v, kp); ok {
-				if s != APIVersion {
-					d.add(v, kp, fmt.Sprintf("this uicctl reads apiVersion %s", APIVersion), "unsupported apiVersion")
-				}
-				p.APIVersion = s
-			}
-		}},
-		{"kind", func(v *yaml.Node, kp string) {
-			if s, ok := d.str(v, kp); ok {
-				if s != Kind {
-					d.add(v, kp, "write kind: Partner", "unsupported kind")
-				}
-				p.Kind = s
-			}
-		}},
+		d.apiVersion(p), d.kind(p, Kind, "write kind: Partner"),
 		{"name", func(v *yaml.Node, kp string) {
 			if s, ok := d.str(v, kp); ok {
 				if !nameRE.MatchString(s) {
@@ -88,6 +73,29 @@ func (d *decoder) partner(doc *yaml.Node) *Partner {
 		d.billingExportPermission(p)
 	}
 	return p
+}
+
+// apiVersion and kind decode the header keys every spec file starts with.
+func (d *decoder) apiVersion(p *Partner) field {
+	return field{"apiVersion", func(v *yaml.Node, kp string) {
+		if s, ok := d.str(v, kp); ok {
+			if s != APIVersion {
+				d.add(v, kp, fmt.Sprintf("this uicctl reads apiVersion %s", APIVersion), "unsupported apiVersion")
+			}
+			p.APIVersion = s
+		}
+	}}
+}
+
+func (d *decoder) kind(p *Partner, want, hint string) field {
+	return field{"kind", func(v *yaml.Node, kp string) {
+		if s, ok := d.str(v, kp); ok {
+			if s != want {
+				d.add(v, kp, hint, "unsupported kind")
+			}
+			p.Kind = s
+		}
+	}}
 }
 
 // PartnerBillingGrant reports whether the spec grants Microsoft Graph's

@@ -25,6 +25,9 @@ type Partner struct {
 	Delivery *Delivery `json:"delivery,omitempty"`
 	// Secrets is the secrets file path as written, relative to the partner.yaml folder.
 	Secrets string `json:"secrets"`
+	// Federated are the federated identity credentials of the operator app (kind Operator,
+	// operator.yaml); a partner's app has none.
+	Federated []FederatedCredential `json:"federatedCredentials,omitempty"`
 	// Positions maps key paths ("application.redirectUris") to where their values stand.
 	Positions map[string]Pos `json:"-"`
 }
