@@ -28,6 +28,9 @@ type state struct {
 	// registration was removed; every other app counts as registered.
 	AppMgmtRemoved map[string]bool `json:"appManagementRemoved"`
 	Graph          json.RawMessage `json:"graph"`
+	// Vaults are the Key Vaults with their secrets and keys (absent in older state files:
+	// the vaults start empty).
+	Vaults json.RawMessage `json:"vaults,omitempty"`
 	// ActionsKey is the GitHub Actions issuer's PKCS#8 key, once made; ActionsRequestToken
 	// is the bearer token of its request endpoint (ACTIONS_ID_TOKEN_REQUEST_TOKEN).
 	ActionsKey          []byte `json:"actionsKey,omitempty"`
@@ -160,8 +163,13 @@ func (s *Sandbox) saveState(path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot save state: graph: %w", err)
 	}
+	vaults, err := s.vaults.Snapshot()
+	if err != nil {
+		return fmt.Errorf("cannot save state: vaults: %w", err)
+	}
 	s.mu.Lock()
 	s.st.Graph = g
+	s.st.Vaults = vaults
 	b, err := json.Marshal(s.st)
 	s.mu.Unlock()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -16,15 +17,23 @@ import (
 // vault: the secrets uicctl delivers, and the sops key it wraps data keys with.
 var operatorVaultRoles = []string{keyvault.SecretsOfficer, keyvault.CryptoOfficer}
 
-// setUpVaults creates each partner tenant's vault with its sops key and the operator's roles.
-// Vaults are not in the state file: a restart gives empty vaults and a new sops key.
+// setUpVaults restores the vaults of the state file, and creates each partner tenant's vault
+// that is not there yet with its sops key and the operator's roles.
 func (s *Sandbox) setUpVaults(st *state) error {
 	s.vaults = keyvault.New(keyvault.Options{Authenticate: s.authenticateVault, Now: s.now})
+	if len(st.Vaults) > 0 {
+		if err := s.vaults.Restore(st.Vaults); err != nil {
+			return fmt.Errorf("cannot load the vaults of the state file: %w", err)
+		}
+	}
 	op := st.World.Operator
 	for i := range st.World.Tenants {
 		t := &st.World.Tenants[i]
 		if t.KeyVault.Name == "" {
 			t.KeyVault = vaultFor(t.Name)
+		}
+		if s.vaults.Has(t.KeyVault.Name) {
+			continue
 		}
 		if err := s.vaults.AddVault(t.KeyVault.Name, t.TenantID); err != nil {
 			return err

@@ -238,3 +238,29 @@ func TestVaultSDKs(t *testing.T) {
 		t.Fatalf("UnwrapKey: %v", err)
 	}
 }
+
+// TestVaultStatePersists: with --state, a restart keeps the vaults' secrets and keys, so a
+// file sops encrypted with a vault key still decrypts.
+func TestVaultStatePersists(t *testing.T) {
+	stateFile := t.TempDir() + "/state.json"
+	e := start(t, Options{Tenants: 1, StateFile: stateFile})
+	ten := e.sb.World().Tenants[0]
+	c := e.vaultClient(t)
+	vaultDo(t, c, "PUT", ten.KeyVault.URL, "/secrets/kept", map[string]any{"value": "kept-value"})
+	st, m := vaultDo(t, c, "POST", ten.KeyVault.URL, "/keys/sops/encrypt", map[string]any{"alg": "RSA-OAEP-256", "value": "ZGF0YS1rZXk"})
+	if st != 200 {
+		t.Fatalf("encrypt: %d %v", st, m)
+	}
+	if err := e.sb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2 := start(t, Options{StateFile: stateFile})
+	c2 := e2.vaultClient(t)
+	if st, m := vaultDo(t, c2, "GET", ten.KeyVault.URL, "/secrets/kept", nil); st != 200 || m["value"] != "kept-value" {
+		t.Errorf("secret after restart: %d %v", st, m)
+	}
+	st, m = vaultDo(t, c2, "POST", ten.KeyVault.URL, "/keys/sops/decrypt", map[string]any{"alg": "RSA-OAEP-256", "value": m["value"]})
+	if st != 200 || m["value"] != "ZGF0YS1rZXk" {
+		t.Errorf("decrypt after restart: %d %v", st, m)
+	}
+}
