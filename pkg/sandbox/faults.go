@@ -419,9 +419,13 @@ func echoText(r *http.Request, body string) string {
 	return b.String()
 }
 
-// writeEcho answers with the service's own error shape, the echo as its message. The codes
-// are real ones of each service for a malformed request; no service documents reflecting a
-// request, which is the point of the fault.
+// writeEcho answers with the service's own error shape, the echo as its message. No service
+// documents reflecting a request, which is the point of the fault; the codes are each
+// service's for a malformed request: Storage's InvalidHeaderValue (400,
+// learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes), Entra's
+// AADSTS900144 (as authorize.go answers a missing parameter), Graph's BadRequest (the
+// code its 400s carry; UNCONFIRMED for a reflected request), Partner Center's "400" and Key
+// Vault's BadParameter (UNCONFIRMED: neither documents its code for this).
 func writeEcho(w http.ResponseWriter, svc, echo string) {
 	switch svc {
 	case "blob":
