@@ -65,11 +65,12 @@ type App struct {
 	stderrMu sync.Mutex // one line at a time from the tenants running at once
 }
 
-// note prints one "uicctl: TENANT: MSG" line on stderr.
+// note prints one "uicctl: TENANT: MSG" line on stderr (scrubbed: a wait's cause may
+// quote a service).
 func (app *App) note(tenant, msg string) {
 	app.stderrMu.Lock()
 	defer app.stderrMu.Unlock()
-	fmt.Fprintf(app.Stderr, "uicctl: %s: %s\n", tenant, msg)
+	fmt.Fprintf(app.Stderr, "uicctl: %s: %s\n", tenant, oneLine(msg))
 }
 
 // tenantCtx is app.Ctx for the work of one tenant: the retry budget, and long waits

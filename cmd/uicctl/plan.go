@@ -220,7 +220,7 @@ func vaultClient(app *App, tenants []spec.Tenant) (*keyvault.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keyvault.New(cred, keyvault.Options{Notify: func(msg string) { fmt.Fprintf(app.Stderr, "uicctl: %s\n", msg) }}), nil
+	return keyvault.New(cred, keyvault.Options{Notify: func(msg string) { fmt.Fprintf(app.Stderr, "uicctl: %s\n", oneLine(msg)) }}), nil
 }
 
 // progress shows "planned N/M tenants" on stderr when it is a terminal; nothing otherwise,

@@ -110,7 +110,7 @@ func (o *verifyOutputs) write(app *App, r *verify.Report, now time.Time) error {
 			}
 			if err != nil {
 				sent = false
-				fmt.Fprintf(app.Stderr, "uicctl: warning: %v\n", err)
+				fmt.Fprintf(app.Stderr, "uicctl: warning: %s\n", oneLine(err.Error()))
 			}
 		}
 	}
