@@ -88,6 +88,9 @@ func TestOperatorLeastPrivilege(t *testing.T) {
 		entra.PermGroupMemberReadWriteAll: {
 			reason: "plan looks up the AdminAgents group",
 			args:   []string{"plan", fleet}},
+		entra.PermPolicyReadAll: {
+			reason: "plan reads the app management policy that caps the client secret's lifetime",
+			args:   []string{"plan", fleet}},
 		entra.PermAppRoleAssignmentReadWriteAll: {
 			reason: "apply assigns an application permission the spec adds",
 			spec:   withRole, args: []string{"apply", "--auto-approve", fleet}},

@@ -30,6 +30,7 @@ var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
 //	sandbox stop            (also done at script end; writes the state file and request log)
 //	sandbox flush           (writes buffered request log lines)
 //	sandbox mfa UPN on|off  sandbox revoke UPN  sandbox appmgmt TENANT APPID on|off
+//	sandbox policy TENANT FILE (the tenant's default app management policy, Graph JSON)
 //	sandbox oidc [subject=S] [lifetime=D]  (the GitHub Actions job of the OIDC issuer)
 //	sandbox signin UPN FILE (the user at the browser: opens the first authorize URL found in
 //	                         FILE, signs in as UPN and follows the redirect, e.g. to
@@ -84,6 +85,13 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sandbox revoke UPN")
 		}
 		ts.Check(get().RevokeRefreshTokens(args[1]))
+	case "policy":
+		// sandbox policy TENANT FILE: the tenant's default app management policy, as Graph's
+		// tenantAppManagementPolicy JSON in FILE.
+		if len(args) != 3 {
+			ts.Fatalf("usage: sandbox policy TENANT FILE")
+		}
+		ts.Check(get().SetDefaultAppManagementPolicy(args[1], []byte(ts.ReadFile(args[2]))))
 	case "appmgmt":
 		if len(args) != 4 {
 			ts.Fatalf("usage: sandbox appmgmt TENANT APPID on|off")

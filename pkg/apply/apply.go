@@ -572,7 +572,12 @@ func (r *tenantRun) clientSecret(ctx context.Context) error {
 		return nil
 	}
 	cs := r.p.Application.ClientSecret
-	end := r.x.o.Now().Add(time.Duration(cs.Lifetime)).UTC().Truncate(time.Second)
+	// The lifetime the plan showed: capped by the tenant's app management policy.
+	life, _, err := plan.SecretLifetime(cs, r.obs.PasswordPolicy)
+	if err != nil {
+		return err
+	}
+	end := r.x.o.Now().Add(life).UTC().Truncate(time.Second)
 	np, err := r.x.o.Graph.AddPassword(ctx, r.p.TenantID, r.appObjectID, cs.DisplayName, end)
 	if err != nil {
 		return err

@@ -29,7 +29,7 @@ func graphOnly(t *testing.T, itemThrottle func() (string, bool), wrap func(http.
 	svc := graph.New(graph.Options{
 		Authenticate: func(*http.Request) (graph.Principal, error) {
 			return graph.Principal{TenantID: tenant, AppID: "33333333-3333-4333-8333-333333333333",
-				Audience: "https://graph.microsoft.com", Roles: []string{"Directory.Read.All", "Application.ReadWrite.All"}}, nil
+				Audience: "https://graph.microsoft.com", Roles: []string{"Directory.Read.All", "Application.ReadWrite.All", "Policy.Read.All"}}, nil
 		},
 		BatchItemThrottle: itemThrottle,
 	})

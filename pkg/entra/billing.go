@@ -77,7 +77,9 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 	body.SetAttributeSet(&attrs)
 	hi := khttp.NewHeadersInspectionOptions()
 	hi.InspectResponseHeaders = true
-	if _, err := rep.Partners().Billing().Usage().Unbilled().MicrosoftGraphPartnersBillingExport().Post(ctx, body,
+	// Starting an export is safe to repeat after a lost answer: a second request only starts
+	// another read-only export, and the operation followed is the one whose 202 arrived.
+	if _, err := rep.Partners().Billing().Usage().Unbilled().MicrosoftGraphPartnersBillingExport().Post(retry.Idempotent(ctx), body,
 		&reports.PartnersBillingUsageUnbilledMicrosoftGraphPartnersBillingExportRequestBuilderPostRequestConfiguration{
 			Options: []abs.RequestOption{hi}}); err != nil {
 		return fail(err)

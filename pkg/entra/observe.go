@@ -42,7 +42,7 @@ type Query struct {
 
 // What Observe selects: only the properties plan.Observed holds.
 var (
-	appSelect      = []string{"id", "appId", "displayName", "uniqueName", "signInAudience", "web", "requiredResourceAccess", "passwordCredentials"}
+	appSelect      = []string{"id", "appId", "displayName", "uniqueName", "signInAudience", "web", "requiredResourceAccess", "passwordCredentials", "createdDateTime"}
 	spSelect       = []string{"id", "appId"}
 	grantSelect    = []string{"id", "clientId", "resourceId", "consentType", "principalId", "scope"}
 	assignSelect   = []string{"id", "principalId", "resourceId", "appRoleId"}
@@ -81,6 +81,8 @@ const (
 	stepGroups
 	stepResource
 	stepFederated
+	stepDefaultPolicy
+	stepAppPolicy
 )
 
 // step is one request of an observe batch and, once sent, its answer.
@@ -105,7 +107,7 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 	if err != nil {
 		return nil, err
 	}
-	o := &observation{c: c, a: a, tenant: tenantID, out: &plan.Observed{TenantID: tenantID}}
+	o := &observation{c: c, a: a, tenant: tenantID, out: &plan.Observed{TenantID: tenantID}, operator: q.Operator}
 	appID := q.AppID
 	if appID == "" {
 		appID = q.KnownAppID
@@ -117,7 +119,7 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 		return nil, err
 	}
 	first = append(first, appStep)
-	var groupsStep, ficStep *step
+	var groupsStep, ficStep, defPolicy *step
 	if q.Operator {
 		ficStep = &step{kind: stepFederated, op: opReadFIC, ri: ficRequest(q, []string{"id", "name", "issuer", "subject", "audiences"})}
 		first = append(first, ficStep)
@@ -126,6 +128,9 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 			return nil, err
 		}
 		first = append(first, groupsStep)
+		// The policy that caps a new client secret's lifetime (the operator app has none).
+		defPolicy = o.defaultPolicyStep()
+		first = append(first, defPolicy)
 	}
 	resources := map[string]*step{}
 	for _, r := range uniqueSorted(q.ResourceAppIDs) {
@@ -160,6 +165,7 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 			return nil, err
 		}
 	}
+	now := time.Now()
 	o.out.ResourceSPs = map[string]plan.ResourceSP{}
 	for _, s := range resources {
 		if err := o.readResource(s); err != nil {
@@ -170,7 +176,8 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 		if len(o.out.ResourceSPs) == 0 {
 			o.out.ResourceSPs = nil
 		}
-		return o.out, nil
+		// A new application gets the tenant default policy.
+		return o.out, o.readPolicies(nil, defPolicy, now)
 	}
 	// The app found may not be the one the secrets file named (deleted and created again
 	// under the same uniqueName): then its principal is read in a second batch.
@@ -183,6 +190,15 @@ func (c *Client) Observe(ctx context.Context, tenantID string, q Query) (*plan.O
 		}
 	}
 	if err := o.readSP(ctx, spSteps); err != nil {
+		return nil, err
+	}
+	var appPolicy *step
+	for _, s := range spSteps {
+		if s.kind == stepAppPolicy {
+			appPolicy = s
+		}
+	}
+	if err := o.readPolicies(appPolicy, defPolicy, now); err != nil {
 		return nil, err
 	}
 	if err := o.readUnnamedResources(ctx); err != nil {
@@ -199,6 +215,9 @@ type observation struct {
 	a      *msgraphcore.GraphRequestAdapterBase
 	tenant string
 	out    *plan.Observed
+	// operator: the operator app (operator.yaml), which has no client secret, so no
+	// password policy is read for it.
+	operator bool
 }
 
 func (o *observation) appStep(ctx context.Context, q Query) (*step, error) {
@@ -245,7 +264,7 @@ func (o *observation) spSteps(ctx context.Context, appID string) ([]*step, error
 	// The SDK has no builders for navigations after the (appId='…') key, so these are built
 	// here. serviceprincipal-list-oauth2permissiongrants documents
 	// "GET /servicePrincipals(appId='{appId}')/oauth2PermissionGrants".
-	return []*step{
+	steps := []*step{
 		{kind: stepSP, op: opReadSP, ri: ri},
 		{kind: stepGrants, op: opReadGrants, ri: navRequest(appID, "oauth2PermissionGrants", grantSelect)},
 		// UNCONFIRMED: serviceprincipal-list-approleassignments lists the appId form, but a
@@ -255,7 +274,11 @@ func (o *observation) spSteps(ctx context.Context, appID string) ([]*step, error
 		// UNCONFIRMED: the appId form of memberOf is documented for transitiveMemberOf; for
 		// memberOf it was not seen on the page.
 		{kind: stepMemberOf, op: opReadMemberOf, ri: navRequest(appID, "memberOf", memberOfSelect)},
-	}, nil
+	}
+	if !o.operator {
+		steps = append(steps, o.appPolicyStep(appID))
+	}
+	return steps, nil
 }
 
 // ficRequest lists the app's federated identity credentials through its alternate key
@@ -442,6 +465,7 @@ type (
 				Type string `json:"type"`
 			} `json:"resourceAccess"`
 		} `json:"requiredResourceAccess"`
+		CreatedDateTime     *time.Time `json:"createdDateTime"`
 		PasswordCredentials []struct {
 			KeyID         string     `json:"keyId"`
 			DisplayName   string     `json:"displayName"`
@@ -498,6 +522,9 @@ func (o *observation) readApp(s *step) error {
 		UniqueName:     app.UniqueName,
 		SignInAudience: app.SignInAudience,
 		RedirectURIs:   []string{},
+	}
+	if app.CreatedDateTime != nil {
+		out.CreatedDateTime = app.CreatedDateTime.UTC()
 	}
 	if app.Web != nil {
 		out.RedirectURIs = append(out.RedirectURIs, app.Web.RedirectURIs...)

@@ -331,6 +331,14 @@ func TestObserveConfiguredTenant(t *testing.T) {
 					t.Errorf("password hint %q", w.App.Passwords[0].Hint)
 				}
 			}
+			// The creation time is the sandbox's; it must be read.
+			if got.App != nil {
+				if got.App.CreatedDateTime.IsZero() {
+					t.Errorf("%s: createdDateTime not read", tc.reason)
+				}
+				w.App = ptr(*w.App)
+				w.App.CreatedDateTime = got.App.CreatedDateTime
+			}
 			if d := cmp.Diff(&w, got); d != "" {
 				t.Errorf("%s: -want +got\n%s", tc.reason, d)
 			}

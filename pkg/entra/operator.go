@@ -33,6 +33,7 @@ const (
 	PermAppRoleAssignmentReadWriteAll = spec.PermAppRoleAssignmentReadWriteAll
 	PermDelegatedGrantReadWriteAll    = spec.PermDelegatedGrantReadWriteAll
 	PermGroupMemberReadWriteAll       = spec.PermGroupMemberReadWriteAll
+	PermPolicyReadAll                 = spec.PermPolicyReadAll
 )
 
 // OperatorPermissions is everything the operator app requests: nothing else.
@@ -63,6 +64,12 @@ var OperatorPermissions = []OperatorPermission{
 		Commands: "plan, apply",
 		Calls:    "GET /groups?$filter=displayName eq 'AdminAgents'; apply: POST /groups/{id}/members/$ref and DELETE …/members/{id}/$ref",
 		Why:      "preconsent adds the app to AdminAgents; GroupMember.ReadWrite.All rather than Group.ReadWrite.All, which could change the group itself",
+	},
+	{
+		Name: PermPolicyReadAll, ID: "246dd0d5-5bd0-4def-940b-0421030a5b68",
+		Commands: "plan, apply, verify --with-plan",
+		Calls:    "GET /policies/defaultAppManagementPolicy, GET /applications(appId=…)/appManagementPolicies",
+		Why:      "the app management policy that applies caps a new client secret's lifetime (plan shows it, apply asks for no more); the least privileged permission both pages list, read-only",
 	},
 }
 

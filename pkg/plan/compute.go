@@ -62,7 +62,9 @@ func Compute(in Input) (Tenant, error) {
 		c.grants()
 		c.appRoles()
 		c.adminAgents()
-		c.clientSecret()
+		if err := c.clientSecret(); err != nil {
+			return t, err
+		}
 		c.refreshToken()
 		c.appManagement()
 		c.vault(in.Vault)
@@ -485,11 +487,19 @@ func (c *computer) adminAgents() {
 
 func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
 
-func (c *computer) clientSecret() {
+func (c *computer) clientSecret() error {
 	cs, live := c.p.Application.ClientSecret, c.o.App
+	life, note, lifeErr := SecretLifetime(cs, c.o.PasswordPolicy)
+	var notes []string
+	if note != "" {
+		notes = []string{note}
+	}
+	lifetime := spec.Duration(life).String()
+	pending := false // a new secret is to be made: its lifetime must be possible
 	create := func(reason string) {
+		pending = true
 		c.add(Change{Object: ObjClientSecret, Address: "clientSecret", Action: Create, Reason: reason,
-			Fields: []FieldChange{{Path: "displayName", After: ptr(cs.DisplayName)}, {Path: "lifetime", After: ptr(cs.Lifetime.String())}}})
+			Fields: []FieldChange{{Path: "displayName", After: ptr(cs.DisplayName)}, {Path: "lifetime", After: ptr(lifetime)}}, Notes: notes})
 	}
 	var current *Password
 	switch {
@@ -521,9 +531,10 @@ func (c *computer) clientSecret() {
 		left := current.EndDateTime.Sub(c.now)
 		renew := time.Duration(cs.RenewBefore)
 		replace := func(reason string) {
+			pending = true
 			c.add(Change{Object: ObjClientSecret, Address: "clientSecret", Action: Replace, Reason: reason,
 				Fields: []FieldChange{{Path: "keyId", Before: ptr(current.KeyID), After: ptr("(known after apply)")},
-					{Path: "endDateTime", Before: ptr(current.EndDateTime.UTC().Format(time.RFC3339)), After: ptr("(apply time + " + cs.Lifetime.String() + ")")}}})
+					{Path: "endDateTime", Before: ptr(current.EndDateTime.UTC().Format(time.RFC3339)), After: ptr("(apply time + " + lifetime + ")")}}, Notes: notes})
 		}
 		switch {
 		case left <= 0:
@@ -532,8 +543,11 @@ func (c *computer) clientSecret() {
 			replace(fmt.Sprintf("client secret expires in %s, renewBefore is %s", ageText(left), cs.RenewBefore))
 		}
 	}
+	if pending && lifeErr != nil {
+		return lifeErr
+	}
 	if live == nil {
-		return
+		return nil
 	}
 	for _, pw := range live.Passwords {
 		if current != nil && pw.KeyID == current.KeyID {
@@ -558,6 +572,7 @@ func (c *computer) clientSecret() {
 			c.add(Change{Object: ObjClientSecret, Address: addr, Action: NoOp, Reason: desc + "; kept (prune: true removes it)"})
 		}
 	}
+	return nil
 }
 
 // adoptedSecrets describes the password credentials of an adopted application that were made

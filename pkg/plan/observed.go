@@ -25,6 +25,21 @@ type Observed struct {
 	// Federated are the app's federated identity credentials, read for the operator app
 	// only (operator.yaml).
 	Federated []FederatedCredential `json:"federatedCredentials,omitempty"`
+	// PasswordPolicy is the app management policy restriction on the app's new passwords
+	// (nil: none applies).
+	PasswordPolicy *PasswordPolicy `json:"passwordPolicy,omitempty"`
+}
+
+// PasswordPolicy is what an app management policy (the tenant default, or one assigned to
+// the app) allows a new password credential.
+type PasswordPolicy struct {
+	// Source names the policy for people: "the tenant's default app management policy" or
+	// "app management policy "name" (id) assigned to the application".
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	// MaxLifetime caps a new password's lifetime (0: no cap); Blocked forbids new passwords.
+	MaxLifetime time.Duration `json:"maxLifetimeNs,omitempty"`
+	Blocked     bool          `json:"blocked,omitempty"`
 }
 
 // FederatedCredential is a live federated identity credential of the app.
@@ -46,6 +61,8 @@ type App struct {
 	RedirectURIs           []string         `json:"redirectUris"` // web.redirectUris, as stored
 	RequiredResourceAccess []ResourceAccess `json:"requiredResourceAccess"`
 	Passwords              []Password       `json:"passwordCredentials"`
+	// CreatedDateTime decides which policy restrictions apply (restrictForAppsCreatedAfterDateTime).
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
 }
 
 // ResourceAccess is one requiredResourceAccess entry: permission IDs by type.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -51,6 +52,19 @@ func (s *Sandbox) SetAppManagement(tenant, appID string, registered bool) error 
 		s.st.AppMgmtRemoved[key] = true
 	}
 	return nil
+}
+
+// SetDefaultAppManagementPolicy sets a partner tenant's default app management policy
+// (Graph's tenantAppManagementPolicy JSON: isEnabled, applicationRestrictions, ...), as an
+// admin would in the Entra admin center; addPassword then enforces it.
+func (s *Sandbox) SetDefaultAppManagementPolicy(tenant string, policy []byte) error {
+	s.mu.Lock()
+	t, ok := s.tenant(tenant)
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("unknown tenant %q", tenant)
+	}
+	return s.graph.SetDefaultAppManagementPolicy(t.ID, policy)
 }
 
 func (s *Sandbox) appRegistered(tenantID, appID string) bool {
@@ -162,6 +176,17 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		done(s.SetMFA(p[1], *body.MFA))
+	case r.Method == http.MethodPut && len(p) == 3 && p[0] == "tenants" && p[2] == "defaultAppManagementPolicy":
+		// The tenant default app management policy, as Graph's tenantAppManagementPolicy JSON.
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			err = s.SetDefaultAppManagementPolicy(p[1], b)
+		}
+		if err != nil {
+			fail(http.StatusBadRequest, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case (r.Method == http.MethodPut || r.Method == http.MethodDelete) && len(p) == 4 && p[0] == "tenants" && p[2] == "appManagement":
 		done(s.SetAppManagement(p[1], p[3], r.Method == http.MethodPut))
 	case r.Method == http.MethodPost && len(p) == 1 && p[0] == "signin":

@@ -43,10 +43,13 @@ const (
 	PermDelegatedGrantReadWriteAll    = "DelegatedPermissionGrant.ReadWrite.All"
 	PermAppRoleAssignmentReadWriteAll = "AppRoleAssignment.ReadWrite.All"
 	PermGroupMemberReadWriteAll       = "GroupMember.ReadWrite.All"
+	// PermPolicyReadAll reads the app management policies that cap a client secret's
+	// lifetime (plan; docs/partner-yaml.md).
+	PermPolicyReadAll = "Policy.Read.All"
 )
 
 // OperatorGraphRoles is everything the operator app requests: nothing else.
-var OperatorGraphRoles = []string{PermApplicationReadWriteAll, PermDelegatedGrantReadWriteAll, PermAppRoleAssignmentReadWriteAll, PermGroupMemberReadWriteAll}
+var OperatorGraphRoles = []string{PermApplicationReadWriteAll, PermDelegatedGrantReadWriteAll, PermAppRoleAssignmentReadWriteAll, PermGroupMemberReadWriteAll, PermPolicyReadAll}
 
 // FederatedCredential is a federated identity credential of the operator app: the GitHub
 // Actions jobs that may sign in as it.

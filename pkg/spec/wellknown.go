@@ -52,11 +52,12 @@ var KnownAPIs = []KnownAPI{
 			{ID: "e1fe6dd8-ba31-4d61-89e7-88639da4683d", Value: "User.Read"},
 		},
 		Application: []PermScope{
-			// The operator's four (docs/operator.md), then what a partner app may ask for.
+			// The operator's (docs/operator.md), then what a partner app may ask for.
 			{ID: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", Value: PermApplicationReadWriteAll},
 			{ID: "06b708a9-e830-4db3-a914-8e69da51d44f", Value: PermAppRoleAssignmentReadWriteAll},
 			{ID: "8e8e4742-1d95-4f68-9d56-6ee75648c72a", Value: PermDelegatedGrantReadWriteAll},
 			{ID: "dbaae8cf-10b5-4b86-a4a1-f871c94c6695", Value: PermGroupMemberReadWriteAll},
+			{ID: "246dd0d5-5bd0-4def-940b-0421030a5b68", Value: PermPolicyReadAll},
 			{ID: "7ab1d382-f21e-4acd-a863-ba3e13f7da61", Value: "Directory.Read.All"},
 			{ID: "7c3e1994-38ff-4412-a99b-9369f6bb7706", Value: "PartnerBilling.Read.All"},
 			{ID: "bf394140-e372-4bf9-a898-299cfc7564e5", Value: "SecurityEvents.Read.All"},

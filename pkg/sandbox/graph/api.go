@@ -34,7 +34,7 @@ func (s *Service) AddTenant(tenantID, domain string) {
 // least-privileged set docs/operator.md derives from uicctl's calls. The sandbox keeps
 // its own list (it is the cloud, not the client); a test checks that the two agree.
 var OperatorRoles = []string{"Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-	"DelegatedPermissionGrant.ReadWrite.All", "GroupMember.ReadWrite.All"}
+	"DelegatedPermissionGrant.ReadWrite.All", "GroupMember.ReadWrite.All", "Policy.Read.All"}
 
 // OperatorConsentRedirectURI is the web redirect URI the operator app registers for the
 // admin consent link: Microsoft's own blank page, so a partner's admin lands on

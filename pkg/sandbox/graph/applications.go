@@ -81,6 +81,10 @@ func (c *ctx) applications(key, keyValue string) {
 		c.application(key, keyValue)
 		return
 	}
+	if rest[0] == "appManagementPolicies" {
+		c.appPolicies(key, keyValue, rest[1:])
+		return
+	}
 	if nav, ficKey, ficValue := splitKey(rest[0]); nav == "federatedIdentityCredentials" {
 		c.federatedCredentials(key, keyValue, ficKey, ficValue, rest[1:])
 		return
@@ -462,6 +466,9 @@ func (c *ctx) addPassword(key, keyValue string) {
 	e := c.findApp(t, key, keyValue)
 	if e == nil {
 		c.notFound(keyValue)
+		return
+	}
+	if !c.checkPassword(t, e, start, end) {
 		return
 	}
 	secret := newSecret()

@@ -115,8 +115,9 @@ type errorDetail struct {
 }
 
 type errorItem struct {
-	Code   string `json:"code"`
-	Target string `json:"target"`
+	Code    string `json:"code"`
+	Message string `json:"message,omitempty"`
+	Target  string `json:"target"`
 }
 
 func (c *ctx) errorBody(code, msg string, details ...errorItem) graphError {
@@ -365,6 +366,8 @@ func (c *ctx) route() {
 		c.organization()
 	case "reports":
 		c.reports()
+	case "policies":
+		c.policies()
 	default:
 		c.badSegment(c.segs[0])
 	}

@@ -47,6 +47,13 @@ type tenant struct {
 	// credential id -> credential.
 	Federated map[string]map[string]*entity `json:"federatedIdentityCredentials,omitempty"`
 
+	// DefaultPolicy is the tenant default app management policy (nil: as it starts,
+	// disabled); AppPolicies the appManagementPolicies by id; PolicyOf the policy assigned
+	// to an application (app object id -> policy id; one per app).
+	DefaultPolicy object            `json:"defaultAppManagementPolicy,omitempty"`
+	AppPolicies   map[string]object `json:"appManagementPolicies,omitempty"`
+	PolicyOf      map[string]string `json:"appManagementPolicyOf,omitempty"`
+
 	Operations map[string]*operation `json:"operations"`
 	Manifests  map[string]*manifest  `json:"manifests"`
 }
