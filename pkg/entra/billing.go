@@ -156,8 +156,9 @@ func (c *Client) ExportUnbilledUsage(ctx context.Context, tenantID, currency str
 		return res, fmt.Errorf("tenant %s: the export manifest lists no blob", tenantID)
 	}
 	// UNCONFIRMED (api-facts E): the download URL is {rootDirectory}/{name}?{sasToken}.
-	raw := strings.TrimSuffix(strOf(m.GetRootDirectory()), "/") + "/" + strings.TrimPrefix(strOf(blobs[0].GetName()), "/") +
-		"?" + strings.TrimPrefix(strOf(m.GetSasToken()), "?")
+	sas := strings.TrimPrefix(strOf(m.GetSasToken()), "?")
+	raw := strings.TrimSuffix(strOf(m.GetRootDirectory()), "/") + "/" + strings.TrimPrefix(strOf(blobs[0].GetName()), "/") + "?" + sas
+	scrub.Known(sas, raw) // the SAS token is the blob's credential
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		// Not the URL in the error: its query is the SAS token.

@@ -17,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/useitcloud/uicctl/internal/retry"
+	"github.com/useitcloud/uicctl/internal/scrub"
 	"github.com/useitcloud/uicctl/pkg/cloud"
 )
 
@@ -174,6 +175,9 @@ func (t tenantCredential) GetToken(ctx context.Context, o policy.TokenRequestOpt
 		}
 		return tok, err
 	}
+	// Whatever credential issued it (secret, workload identity, az login), the access token
+	// is known to the scrubber before Graph can echo it.
+	scrub.Known(tok.Token)
 	if t.log != nil {
 		t.log.Debug("token", "tenant", t.tenant, "ms", time.Since(start).Milliseconds())
 	}
