@@ -36,7 +36,12 @@ const (
 	PermPolicyReadAll                 = spec.PermPolicyReadAll
 )
 
-// OperatorPermissions is everything the operator app requests: nothing else.
+// OperatorPermissions is everything the operator app requests: nothing else. A call that
+// needs another permission (a plan read of app management policies would need
+// Policy.Read.All) adds it here with its commands, calls and reason, and in
+// spec.OperatorGraphRoles, graph.OperatorRoles (the sandbox), docs/operator.md's table and
+// TestOperatorLeastPrivilege's cases; TestOperationsNeedOnlyOperatorPermissions and
+// TestOperatorPermissionsDocumented fail until all agree.
 var OperatorPermissions = []OperatorPermission{
 	{
 		Name: PermApplicationReadWriteAll, ID: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
