@@ -37,7 +37,7 @@ const (
 )
 
 // OperatorPermissions is everything the operator app requests: nothing else. A call that
-// needs another permission (a plan read of app management policies would need
+// needs another permission (as plan's read of app management policies brought
 // Policy.Read.All) adds it here with its commands, calls and reason, and in
 // spec.OperatorGraphRoles, graph.OperatorRoles (the sandbox), docs/operator.md's table and
 // TestOperatorLeastPrivilege's cases; TestOperationsNeedOnlyOperatorPermissions and

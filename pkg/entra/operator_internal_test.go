@@ -11,8 +11,8 @@ import (
 )
 
 // TestOperationsNeedOnlyOperatorPermissions: every Graph call the operator makes names, for
-// its 403, a permission of OperatorPermissions; a new call that needs another one (a plan
-// read of app management policies needing Policy.Read.All, say) fails here until the
+// its 403, a permission of OperatorPermissions; a new call that needs another one fails
+// here until the
 // permission joins OperatorPermissions with its command, call and reason, and with it
 // docs/operator.md, spec.OperatorGraphRoles and the sandbox's operator (which the tests of
 // cmd/uicctl hold together). Billing's export runs as the partner's own app.
@@ -24,6 +24,7 @@ func TestOperationsNeedOnlyOperatorPermissions(t *testing.T) {
 	consts := map[string]string{
 		"PermApplicationReadWriteAll": PermApplicationReadWriteAll, "PermAppRoleAssignmentReadWriteAll": PermAppRoleAssignmentReadWriteAll,
 		"PermDelegatedGrantReadWriteAll": PermDelegatedGrantReadWriteAll, "PermGroupMemberReadWriteAll": PermGroupMemberReadWriteAll,
+		"PolicyPermission": PolicyPermission,
 	}
 	var names []string
 	for _, p := range OperatorPermissions {
@@ -48,7 +49,11 @@ func TestOperationsNeedOnlyOperatorPermissions(t *testing.T) {
 			var perm string
 			switch v := lit.Elts[1].(type) {
 			case *ast.Ident:
-				perm = consts[v.Name]
+				var known bool
+				if perm, known = consts[v.Name]; !known {
+					t.Errorf("%s: operation names the constant %s: add it to this test's map", fset.Position(lit.Pos()), v.Name)
+					return true
+				}
 			case *ast.BasicLit:
 				perm, _ = strconv.Unquote(v.Value)
 			}
