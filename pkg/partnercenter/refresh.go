@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/useitcloud/uicctl/pkg/cloud"
+	"github.com/useitcloud/uicctl/pkg/spec"
 )
 
 // Claims are the parts of a delegated access token uicctl looks at. They are read without
@@ -71,8 +72,27 @@ func RedeemRefreshToken(ctx context.Context, hc *http.Client, c cloud.Cloud, ten
 	if err != nil {
 		return "", Claims{}, err
 	}
-	if want := strings.TrimSuffix(audience, "/"); strings.TrimSuffix(claims.Audience, "/") != want {
+	if want := strings.TrimSuffix(audience, "/"); !AudienceIs(c, claims.Audience, want) {
 		return "", Claims{}, fmt.Errorf("the token endpoint answered with a token for %q instead of %q", claims.Audience, want)
 	}
 	return rt, claims, nil
+}
+
+// AudienceIs reports whether a token's aud names the resource audience (a resource URI
+// such as https://api.partnercenter.microsoft.com): the URI itself, or, for the resources
+// uicctl asks tokens for, the resource's appId. "In v1.0 tokens, it can be the client ID
+// or the resource URI used in the request"
+// (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+func AudienceIs(c cloud.Cloud, aud, audience string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.TrimSuffix(s, "/")) }
+	if norm(aud) == norm(audience) {
+		return true
+	}
+	appIDs := map[string]string{
+		norm(c.PartnerCenterAudience): spec.PartnerCenterAppID,
+		norm(c.PartnerAPIAudience):    spec.MicrosoftPartnerAppID,
+		norm(c.GraphAudience):         spec.MicrosoftGraphAppID,
+	}
+	id, ok := appIDs[norm(audience)]
+	return ok && norm(aud) == id
 }

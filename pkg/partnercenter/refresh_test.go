@@ -27,6 +27,10 @@ func TestRedeemRefreshToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	pcAccess, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"aud": "https://api.partnercenter.microsoft.com"}).SignedString([]byte("k"))
+	// A v1.0 token may name its resource by appId: the Microsoft Partner API's.
+	byAppID, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"aud": "4990cffe-04e8-4e8b-808a-1175604b879f", "exp": exp.Unix()}).SignedString([]byte("k"))
+	// The Partner Center API's appId names another resource.
+	otherAppID, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"aud": "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"}).SignedString([]byte("k"))
 	cases := map[string]struct {
 		reason     string
 		status     int
@@ -49,6 +53,26 @@ func TestRedeemRefreshToken(t *testing.T) {
 			body:    map[string]any{"access_token": pcAccess, "token_type": "Bearer", "expires_in": 3599, "refresh_token": "rt-new"},
 			wantErr: `the token endpoint answered with a token for "https://api.partnercenter.microsoft.com" instead of "https://api.partner.microsoft.com"`,
 		},
+		"AppIDAudience": {
+			reason:     "a v1.0 token's aud may be the resource's appId instead of its URI (access-token-claims-reference)",
+			status:     200,
+			body:       map[string]any{"access_token": byAppID, "token_type": "Bearer", "expires_in": 3599, "refresh_token": "rt-new"},
+			wantToken:  "rt-new",
+			wantClaims: Claims{Audience: "4990cffe-04e8-4e8b-808a-1175604b879f", Expiry: exp},
+		},
+		"OtherAppIDAudience": {
+			reason:  "another resource's appId is still another resource",
+			status:  200,
+			body:    map[string]any{"access_token": otherAppID, "token_type": "Bearer", "expires_in": 3599, "refresh_token": "rt-new"},
+			wantErr: `the token endpoint answered with a token for "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd" instead of "https://api.partner.microsoft.com"`,
+		},
+		"Revoked": {
+			reason:   "AADSTS50173: an admin revoked sessions or reset the password; the account's own password change does not revoke a confidential client's token",
+			status:   400,
+			body:     map[string]any{"error": "invalid_grant", "error_description": "AADSTS50173: The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password.\r\nTrace ID: 1", "error_codes": []int{50173}},
+			wantErr:  "sign-in refused: AADSTS50173: the refresh token was revoked: an admin revoked the consent account's sessions or reset its password in the Entra or Microsoft 365 admin center (the account's own password change does not revoke it)",
+			wantHint: "run uicctl consent for this tenant to get a new refresh token",
+		},
 		"Expired": {
 			reason:   "AADSTS700082 says to consent again",
 			status:   400,
@@ -68,7 +92,8 @@ func TestRedeemRefreshToken(t *testing.T) {
 				json.NewEncoder(w).Encode(tc.body)
 			}))
 			defer srv.Close()
-			c := cloud.Cloud{Login: srv.URL + "/"}
+			c := cloud.Public // its audiences, at the test server
+			c.Login = srv.URL + "/"
 			tok, claims, err := RedeemRefreshToken(context.Background(), srv.Client(), c, "tenant-1", "client-1", "hunter2-secret", "rt-old-canary", "https://api.partner.microsoft.com/")
 			if tok != tc.wantToken {
 				t.Errorf("%s\nrefresh token %q, want %q", tc.reason, tok, tc.wantToken)

@@ -98,11 +98,15 @@ var meanings = map[string]string{
 	"7000222": "the client secret has expired",
 	"700016":  "the application is not known in this tenant",
 	"700082":  "the refresh token has expired after 90 days without use",
-	"50173":   "the refresh token was revoked (a password change or an admin revoked sessions)",
-	"70000":   "the grant is invalid or malformed (the refresh token is not for this app or was already replaced)",
-	"90002":   "the tenant does not exist",
-	"65001":   "the app has no consent for this API in the tenant",
-	"50076":   "the sign-in needs multi-factor authentication",
+	// A confidential client's refresh token survives the user's own password change (and
+	// SSPR); an admin's password reset in the Entra or Microsoft 365 admin center, or a
+	// revocation of the user's sessions, revokes it
+	// (https://learn.microsoft.com/entra/identity-platform/refresh-tokens#token-revocation).
+	"50173": "the refresh token was revoked: an admin revoked the consent account's sessions or reset its password in the Entra or Microsoft 365 admin center (the account's own password change does not revoke it)",
+	"70000": "the grant is invalid or malformed (the refresh token is not for this app or was already replaced)",
+	"90002": "the tenant does not exist",
+	"65001": "the app has no consent for this API in the tenant",
+	"50076": "the sign-in needs multi-factor authentication",
 }
 
 var hints = map[string]string{
