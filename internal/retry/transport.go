@@ -33,6 +33,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	idem := IsIdempotent(req)
 	for {
 		if op.tries > 1 {
+			// A RoundTripper must not change the caller's request: each retry is a clone.
+			next := req.Clone(ctx)
 			if req.Body != nil && req.Body != http.NoBody {
 				if req.GetBody == nil {
 					return nil, errNoReplay
@@ -41,10 +43,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if err != nil {
 					return nil, err
 				}
-				req = req.Clone(ctx)
-				req.Body = b
+				next.Body = b
 			}
-			req.Header.Set("Retry-Attempt", strconv.Itoa(op.tries-1))
+			next.Header.Set("Retry-Attempt", strconv.Itoa(op.tries-1))
+			req = next
 		}
 		actx, cancel := context.WithTimeout(ctx, timeout)
 		resp, err := base.RoundTrip(req.WithContext(actx))
