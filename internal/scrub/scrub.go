@@ -2,14 +2,15 @@ package scrub
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -21,49 +22,104 @@ const Redacted = "[redacted]"
 const MinKnown = 8
 
 var (
-	mu       sync.Mutex
-	known    = map[string][]string{} // value -> its forms
-	dirty    atomic.Bool             // known changed since replacer was built
-	replacer atomic.Pointer[strings.Replacer]
+	mu    sync.RWMutex
+	known = map[string]bool{}
+	// bySuffix indexes every form of every known value by its last MinKnown bytes: Text
+	// looks each position of a text up once, and Known adds to it without rebuilding
+	// anything (a fleet run registers hundreds of tokens between errors). The end, not the
+	// start: tokens of one issuer share long prefixes (a JWT's header), not ends.
+	bySuffix = map[string][]string{}
+	// suffixBits is a one-hash Bloom filter of bySuffix's keys: most positions of a text are
+	// ruled out without a map lookup.
+	suffixBits [suffixBitsLen / 64]uint64
 )
+
+const suffixBitsLen = 1 << 20
+
+func suffixBit(k string) (word int, mask uint64) {
+	h := binary.LittleEndian.Uint64([]byte(k[:MinKnown])) * 0x9E3779B97F4A7C15 >> (64 - 20)
+	return int(h / 64), 1 << (h % 64)
+}
 
 // Known registers credentials this process holds, so that Text removes them in every form a
 // service could reflect them in. Empty and very short values are ignored. Safe for
-// concurrent use, and cheap: the replacer is rebuilt by the next Text, not here, so a fleet
-// that loads hundreds of secrets pays once.
+// concurrent use, and cheap: a value's forms are indexed once.
 func Known(values ...string) {
-	mu.Lock()
-	defer mu.Unlock()
 	for _, v := range values {
-		if len(v) < MinKnown || known[v] != nil {
+		if len(v) < MinKnown {
 			continue
 		}
-		known[v] = forms(v)
-		dirty.Store(true)
-	}
-}
-
-func currentReplacer() *strings.Replacer {
-	if !dirty.Load() {
-		return replacer.Load()
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if dirty.Load() {
-		var pairs []string
-		seen := map[string]bool{}
-		for _, fs := range known {
+		mu.RLock()
+		seen := known[v]
+		mu.RUnlock()
+		if seen {
+			continue
+		}
+		fs := forms(v) // outside the lock: the encodings are the costly part
+		mu.Lock()
+		if !known[v] {
+			known[v] = true
 			for _, f := range fs {
-				if len(f) >= MinKnown && !seen[f] {
-					seen[f] = true
-					pairs = append(pairs, f, Redacted)
+				if len(f) < MinKnown {
+					continue
+				}
+				k := f[len(f)-MinKnown:]
+				w, m := suffixBit(k)
+				suffixBits[w] |= m
+				if !slices.Contains(bySuffix[k], f) {
+					bySuffix[k] = append(bySuffix[k], f)
 				}
 			}
 		}
-		replacer.Store(strings.NewReplacer(pairs...))
-		dirty.Store(false)
+		mu.Unlock()
 	}
-	return replacer.Load()
+}
+
+// replaceKnown replaces every known form in s; overlapping ones are removed as one.
+func replaceKnown(s string) string {
+	mu.RLock()
+	defer mu.RUnlock()
+	if len(bySuffix) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last, start := 0, -1 // start: of the pending redaction, -1 when none
+	redactUpTo := 0
+	for j := MinKnown; j <= len(s); j++ {
+		if w, m := suffixBit(s[j-MinKnown : j]); suffixBits[w]&m == 0 {
+			continue
+		}
+		from := -1
+		for _, f := range bySuffix[s[j-MinKnown:j]] {
+			if len(f) <= j && s[j-len(f):j] == f && (from < 0 || j-len(f) < from) {
+				from = j - len(f)
+			}
+		}
+		if from < 0 {
+			continue
+		}
+		switch {
+		case start >= 0 && from <= redactUpTo:
+			// Overlaps (or touches) the pending redaction: extend it (never back into what
+			// is already written).
+			start = max(min(start, from), last)
+		default:
+			if start >= 0 {
+				b.WriteString(s[last:start])
+				b.WriteString(Redacted)
+				last = redactUpTo
+			}
+			start = max(from, last)
+		}
+		redactUpTo = j
+	}
+	if start < 0 {
+		return s
+	}
+	b.WriteString(s[last:start])
+	b.WriteString(Redacted)
+	b.WriteString(s[redactUpTo:])
+	return b.String()
 }
 
 // forms are the encodings a reflected credential takes: as sent in a form body or query
@@ -210,17 +266,15 @@ func Shape(value string) (kind string, ok bool) {
 // [Redacted], and control characters escaped (\x1b, \u009b, ...; "\r\n" becomes "\n", tabs
 // and newlines stay). It is cheap on the short texts errors are.
 func Text(s string) string {
-	// Shapes first: a known value inside a token (a tenant ID's Base64 in a JWT's payload)
-	// replaced first would break the token's shape and leave its signature showing.
-	s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)
-	if r := currentReplacer(); r != nil {
-		s = r.Replace(s)
-	}
 	// Each regular expression runs only when a literal it needs is there: most error texts
 	// have none, and Text runs on every error.
+	//
+	// Shapes first: a known value inside a token (a tenant ID's Base64 in a JWT's payload)
+	// replaced first would break the token's shape and leave its signature showing.
 	if containsAny(s, shapeLiterals) {
 		s = shapeAnywhere.ReplaceAllLiteralString(s, Redacted)
 	}
+	s = replaceKnown(s)
 	lower := ""
 	if strings.ContainsAny(s, "=:%") {
 		lower = strings.ToLower(s)
