@@ -100,9 +100,12 @@ func AdminConsentURL(c cloud.Cloud, tenantID, clientID, redirectURI string) stri
 }
 
 // notConsentedCodes are the sign-in errors of an operator app that has no service
-// principal in the tenant: AADSTS700016 (application not found in the directory) and
-// AADSTS7000229 (the client application is missing a service principal in the tenant),
-// both in https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes.
+// principal in the tenant: AADSTS700016, "application ... was not found in the directory
+// ... has not been installed by the administrator of the tenant or consented to"
+// (https://learn.microsoft.com/en-us/entra/identity-platform/reference-error-codes), and
+// AADSTS7000229, "the client application ... is missing service principal in the tenant",
+// 401 invalid_client
+// (https://learn.microsoft.com/en-gb/microsoftteams/platform/teams-sdk/teams/app-authentication/troubleshooting).
 var notConsentedCodes = map[int]bool{700016: true, 7000229: true}
 
 // NotConsentedError is a partner tenant where the operator app was never approved: it has

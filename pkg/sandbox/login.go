@@ -341,7 +341,9 @@ func (s *Sandbox) clientCredentials(r *http.Request, t *tenantInfo, scope string
 	}
 	spID, ok := s.graph.ServicePrincipal(t.ID, clientID)
 	if !ok {
-		return tokenResult{}, &aadError{http.StatusBadRequest, "invalid_client", 7000229, fmt.Sprintf("The client application %s is missing service principal in the tenant %s. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", clientID, t.ID)}
+		// 401 invalid_client, as Microsoft's Teams SDK troubleshooting page shows the answer
+		// (https://learn.microsoft.com/en-gb/microsoftteams/platform/teams-sdk/teams/app-authentication/troubleshooting).
+		return tokenResult{}, &aadError{http.StatusUnauthorized, "invalid_client", 7000229, fmt.Sprintf("The client application %s is missing service principal in the tenant %s. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119", clientID, t.ID)}
 	}
 	roles := s.graph.AppRoles(t.ID, app.AppID, sr.res.appID)
 	at, exp := s.accessToken(tokenClaims{base: baseURL(r), tenant: t.ID, res: sr.res, audience: sr.uri, appID: app.AppID, oid: spID, roles: roles})
