@@ -82,7 +82,7 @@ func TestObserveThrottled(t *testing.T) {
 	}{
 		{"429", sandbox.Faults{Rate429: 0.3, RetryAfter: 10 * time.Millisecond, Scope: []string{"login", "graph"}}, 429, 20},
 		// 503s carry no Retry-After: each retry waits a second or more.
-		{"503", sandbox.Faults{Rate5xx: 0.4, Scope: []string{"login", "graph"}}, 503, 2},
+		{"503", sandbox.Faults{Rate5xx: 0.4, Scope: []string{"login", "graph"}}, 503, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := e.sb.SetFaults(tc.faults); err != nil {
