@@ -144,3 +144,51 @@ func TestAddPasswordAmbiguousFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestAddPasswordLostAnswer: the connection breaks after Graph made the secret, before its
+// answer arrives. addPassword is not sent blindly again: the app is observed, the secret
+// the lost call made (its display name and end date) is removed, and one more call makes
+// the secret that is returned, so the app holds exactly one, known, secret.
+func TestAddPasswordLostAnswer(t *testing.T) {
+	var cut atomic.Bool
+	c, _ := graphOnly(t, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/addPassword") && cut.Swap(false) {
+				h.ServeHTTP(httptest.NewRecorder(), r) // Graph acts; its answer is lost
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				conn.Close()
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := context.Background()
+	ref, err := c.UpsertApplication(ctx, tenant, entra.AppKey{UniqueName: "uicctl-lost"}, entra.AppSpec{DisplayName: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut.Store(true)
+	end := time.Now().Add(180 * 24 * time.Hour).UTC().Truncate(time.Second)
+	np, err := c.AddPassword(ctx, tenant, ref.ObjectID, "uicctl", end)
+	if err != nil {
+		t.Fatalf("AddPassword after a lost answer: %v", err)
+	}
+	if cut.Load() {
+		t.Fatal("the connection was never cut: the test proves nothing")
+	}
+	obs, err := c.Observe(ctx, tenant, entra.Query{UniqueName: "uicctl-lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, pw := range obs.App.Passwords {
+		keys = append(keys, pw.KeyID)
+	}
+	if d := cmp.Diff([]string{np.KeyID}, keys); d != "" {
+		t.Errorf("the app's secrets: want only the one returned, -want +got\n%s", d)
+	}
+}
