@@ -53,7 +53,10 @@ func NewCredential(c cloud.Cloud) (azcore.TokenCredential, error) {
 }
 
 func newCredential(c cloud.Cloud, getenv func(string) string) (azcore.TokenCredential, error) {
-	co := azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: c.Login}}
+	// azidentity's credentials retry with azcore's policy; its cap on a Retry-After is ours
+	// (internal/retry.MaxWait), so no sign-in sleeps longer than any other request.
+	co := azcore.ClientOptions{Cloud: azcloud.Configuration{ActiveDirectoryAuthorityHost: c.Login},
+		Retry: policy.RetryOptions{MaxRetryDelay: retry.MaxWait}}
 	if testOnlyTransport != nil {
 		co.Transport = &http.Client{Transport: testOnlyTransport}
 	}
