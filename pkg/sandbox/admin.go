@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -168,14 +170,26 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && len(p) == 3 && p[0] == "accounts" && p[2] == "revoke":
 		done(s.RevokeRefreshTokens(p[1]))
 	case r.Method == http.MethodPatch && len(p) == 2 && p[0] == "accounts":
+		// {"mfa": true|false} and/or {"directoryRoles": ["<role template ID>", ...]}.
 		var body struct {
-			MFA *bool `json:"mfa"`
+			MFA   *bool     `json:"mfa"`
+			Roles *[]string `json:"directoryRoles"`
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.MFA == nil {
-			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"mfa": true|false}`))
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || (body.MFA == nil && body.Roles == nil) {
+			fail(http.StatusBadRequest, fmt.Errorf(`body must be {"mfa": true|false} or {"directoryRoles": ["<role template ID>", ...]}`))
 			return
 		}
-		done(s.SetMFA(p[1], *body.MFA))
+		if body.Roles != nil {
+			if err := s.SetDirectoryRoles(p[1], *body.Roles); err != nil {
+				fail(http.StatusBadRequest, err)
+				return
+			}
+		}
+		if body.MFA != nil {
+			done(s.SetMFA(p[1], *body.MFA))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPut && len(p) == 3 && p[0] == "tenants" && p[2] == "defaultAppManagementPolicy":
 		// The tenant default app management policy, as Graph's tenantAppManagementPolicy JSON.
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -243,4 +257,61 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(http.StatusNotFound, fmt.Errorf("no admin endpoint %s %s", r.Method, r.URL.Path))
 	}
+}
+
+// GlobalAdministratorRole is the template ID of Global Administrator
+// (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
+const GlobalAdministratorRole = "62e90394-69f5-4237-9190-012177145e10"
+
+var roleIDRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// SetDirectoryRoles replaces the active directory roles (template IDs) of an account, as an
+// assignment in Entra does; its next user tokens carry them in wids.
+func (s *Sandbox) SetDirectoryRoles(upn string, roles []string) error {
+	for _, r := range roles {
+		if !roleIDRE.MatchString(r) {
+			return fmt.Errorf("directory role %q is not a role template ID", r)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.Users[strings.ToLower(upn)]
+	if !ok {
+		return fmt.Errorf("unknown account %q", upn)
+	}
+	u.DirectoryRoles = slices.Clone(roles)
+	return nil
+}
+
+// azureCLIClientID is the Azure CLI's first-party client ID (UNCONFIRMED in Microsoft's
+// docs; it is what az's own source signs in with).
+const azureCLIClientID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+// UserAccessToken mints the access token `az account get-access-token --resource RESOURCE`
+// would print for an account after az login: a test seam for the Azure CLI, which the
+// sandbox cannot run. The token is the one the authorization code flow gives the account
+// (same claims, wids included) for the Azure CLI's client.
+func (s *Sandbox) UserAccessToken(upn, resourceID string) (string, time.Time, error) {
+	res, ok := findResource(resourceID)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("unknown resource %q", resourceID)
+	}
+	cu, err := s.userCopy(upn)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	at, exp := s.accessToken(tokenClaims{base: s.URL(), tenant: cu.TenantID, res: res, audience: res.uri, appID: azureCLIClientID,
+		oid: cu.ObjectID, scopes: []string{"Directory.AccessAsUser.All"}, user: &cu, mfa: !cu.MFAOff})
+	return at, exp, nil
+}
+
+// userCopy returns a copy of an account's state, taken under the lock.
+func (s *Sandbox) userCopy(upn string) (user, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.Users[strings.ToLower(upn)]
+	if !ok {
+		return user{}, fmt.Errorf("unknown account %q", upn)
+	}
+	return *u, nil
 }

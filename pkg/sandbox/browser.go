@@ -19,15 +19,9 @@ import (
 // returns where the browser is sent next (redirect_uri with code and state, or with an
 // error). It does not follow that redirect. An account with MFA off signs in without a code.
 func (s *Sandbox) SignIn(ctx context.Context, authorizeURL, upn string) (string, error) {
-	s.mu.Lock()
-	u, ok := s.st.Users[strings.ToLower(upn)]
-	var uc user
-	if ok {
-		uc = *u
-	}
-	s.mu.Unlock()
-	if !ok {
-		return "", fmt.Errorf("unknown account %q", upn)
+	uc, err := s.userCopy(upn)
+	if err != nil {
+		return "", err
 	}
 	au, err := url.Parse(authorizeURL)
 	if err != nil || !strings.HasPrefix(authorizeURL, s.url+"/") || !(strings.HasSuffix(au.Path, "/oauth2/v2.0/authorize") || strings.HasSuffix(au.Path, "/v2.0/adminconsent")) {

@@ -41,13 +41,16 @@ type state struct {
 }
 
 type user struct {
-	UPN             string    `json:"upn"`
-	Password        string    `json:"password"`
-	MFACode         string    `json:"mfaCode"`
-	MFAOff          bool      `json:"mfaOff"`
-	Admin           bool      `json:"admin,omitempty"` // may approve apps on the admin consent endpoint
-	ObjectID        string    `json:"objectId"`
-	TenantID        string    `json:"tenantId"`
+	UPN      string `json:"upn"`
+	Password string `json:"password"`
+	MFACode  string `json:"mfaCode"`
+	MFAOff   bool   `json:"mfaOff"`
+	Admin    bool   `json:"admin,omitempty"` // may approve apps on the admin consent endpoint
+	ObjectID string `json:"objectId"`
+	TenantID string `json:"tenantId"`
+	// DirectoryRoles are the template IDs of the account's active directory roles: its
+	// user tokens carry them in wids. A tenant's admin is Global Administrator.
+	DirectoryRoles  []string  `json:"directoryRoles,omitempty"`
 	TokensValidFrom time.Time `json:"tokensValidFrom"`
 }
 
@@ -84,7 +87,8 @@ func (s *Sandbox) initState() error {
 	op := st.World.Operator
 	s.graph.AddTenant(op.TenantID, OperatorDomain)
 	c := op.Consultant
-	st.Users[strings.ToLower(c.UPN)] = &user{UPN: c.UPN, Password: c.Password, MFACode: c.MFACode, ObjectID: c.ObjectID, TenantID: op.TenantID, Admin: true}
+	st.Users[strings.ToLower(c.UPN)] = &user{UPN: c.UPN, Password: c.Password, MFACode: c.MFACode, ObjectID: c.ObjectID, TenantID: op.TenantID, Admin: true,
+		DirectoryRoles: []string{GlobalAdministratorRole}}
 	// The operator is consented in its home tenant, and in every partner tenant unless
 	// --operator-consent none leaves that to each tenant's admin (AdminConsent).
 	all := []string{op.TenantID}
@@ -96,6 +100,9 @@ func (s *Sandbox) initState() error {
 		for _, a := range t.Accounts {
 			st.Users[strings.ToLower(a.UPN)] = &user{UPN: a.UPN, Password: a.Password, MFACode: a.MFACode,
 				ObjectID: a.ObjectID, TenantID: t.TenantID, Admin: a.Admin}
+			if a.Admin {
+				st.Users[strings.ToLower(a.UPN)].DirectoryRoles = []string{GlobalAdministratorRole}
+			}
 		}
 	}
 	if err := s.graph.SeedOperator(op.TenantID, op.ClientID, operatorName, st.OperatorSecret, now.AddDate(2, 0, 0), all, s.opts.OperatorRoles); err != nil {

@@ -134,6 +134,14 @@ func (s *Sandbox) accessToken(c tokenClaims) (string, time.Time) {
 			amr = append(amr, "mfa")
 		}
 		m["amr"] = amr
+		// wids: the tenant-wide directory role template IDs of the user; absent when none,
+		// as Entra omits claims without a value
+		// (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+		// UNCONFIRMED: that Microsoft Graph's tokens always carry it (the page says the
+		// resource's groupMembershipClaims decides); real Graph tokens of az login do.
+		if len(c.user.DirectoryRoles) > 0 {
+			m["wids"] = slices.Clone(c.user.DirectoryRoles)
+		}
 	} else {
 		m["idtyp"] = "app"
 		if len(c.roles) > 0 {
