@@ -161,14 +161,16 @@ type checkResult struct {
 	Mode     string `json:"mode"`
 	SignedIn bool   `json:"signedIn"`
 	// Permissions lists each permission the operator needs and whether it is held
-	// (application mode); DirectoryRoles what a user needs instead.
-	Permissions    []heldPermission `json:"permissions,omitempty"`
-	Extra          []string         `json:"extra,omitempty"` // held, but not needed
-	DirectoryRoles []string         `json:"directoryRoles,omitempty"`
-	OK             bool             `json:"ok"`
-	Error          string           `json:"error,omitempty"`
-	Hint           string           `json:"hint,omitempty"`
-	ConsentURL     string           `json:"consentUrl,omitempty"`
+	// (application mode); a signed-in user's HeldRoles (directory role names, or template
+	// IDs uicctl has no name for) and RoleNeeds say what it may do instead (user mode).
+	Permissions []heldPermission `json:"permissions,omitempty"`
+	Extra       []string         `json:"extra,omitempty"` // held, but not needed
+	HeldRoles   []string         `json:"heldRoles,omitempty"`
+	RoleNeeds   []roleNeed       `json:"roleNeeds,omitempty"`
+	OK          bool             `json:"ok"`
+	Error       string           `json:"error,omitempty"`
+	Hint        string           `json:"hint,omitempty"`
+	ConsentURL  string           `json:"consentUrl,omitempty"`
 }
 
 type heldPermission struct {
@@ -176,9 +178,57 @@ type heldPermission struct {
 	Held bool   `json:"held"`
 }
 
-// delegatedRoles are the Entra directory roles a consultant signed in as a user of the
-// partner tenant needs instead of the operator app's permissions (docs/operator.md).
-var delegatedRoles = []string{"Application Administrator (or Cloud Application Administrator)", "Privileged Role Administrator (app role assignments on Microsoft Graph)", "Groups Administrator (preconsent: AdminAgents)"}
+// roleNeed is one kind of change a consultant signed in as a user of a partner tenant makes,
+// the directory roles any of which allows it, and whether the user holds one.
+type roleNeed struct {
+	Need  string   `json:"need"`
+	AnyOf []string `json:"anyOf"`
+	Held  bool     `json:"held"`
+}
+
+// delegatedNeeds are what a consultant signed in as a user needs instead of the operator
+// app's permissions (docs/operator.md). Application and Cloud Application Administrator
+// may consent to delegated grants but not to application permissions of Microsoft Graph:
+// their app role assignments need Privileged Role Administrator
+// (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
+// Global Administrator allows everything.
+var delegatedNeeds = []roleNeed{
+	{Need: "app registrations and delegated grants", AnyOf: []string{entra.GlobalAdministrator, entra.ApplicationAdministrator, entra.CloudApplicationAdministrator}},
+	{Need: "app role assignments on Microsoft Graph", AnyOf: []string{entra.GlobalAdministrator, entra.PrivilegedRoleAdministrator}},
+	{Need: "AdminAgents membership (preconsent)", AnyOf: []string{entra.GlobalAdministrator, entra.GroupsAdministrator}},
+}
+
+// roleName names a directory role template ID (the ID itself when uicctl has no name).
+func roleName(id string) string {
+	if n := entra.DirectoryRoleNames[id]; n != "" {
+		return n
+	}
+	return id
+}
+
+// checkUser fills r from the directory roles held by the user signed in to r's tenant.
+func checkUser(r *checkResult, held []string) {
+	r.SignedIn, r.OK = true, true
+	for _, id := range held {
+		r.HeldRoles = append(r.HeldRoles, roleName(id))
+	}
+	var lacking []string
+	for _, n := range delegatedNeeds {
+		need := roleNeed{Need: n.Need, Held: slices.ContainsFunc(n.AnyOf, func(id string) bool { return slices.Contains(held, id) })}
+		for _, id := range n.AnyOf {
+			need.AnyOf = append(need.AnyOf, roleName(id))
+		}
+		r.RoleNeeds = append(r.RoleNeeds, need)
+		if !need.Held {
+			r.OK = false
+			lacking = append(lacking, need.Need)
+		}
+	}
+	if !r.OK {
+		r.Error = fmt.Sprintf("tenant %s: the signed-in user holds no directory role for %s", r.TenantID, strings.Join(lacking, ", "))
+		r.Hint = "a Privileged Role Administrator of the tenant assigns the roles listed (and you activate them, if eligible in PIM), then sign in again with az login"
+	}
+}
 
 func (c *operatorCheckCmd) Run(app *App) error {
 	ts, err := c.targets(app)
@@ -232,13 +282,14 @@ func checkTenant(app *App, client *entra.Client, t target, clientID string, link
 		return r
 	}
 	if clientID == "" {
-		// A consultant signed in with az login: Graph checks the directory roles at each
-		// call, which no read shows short of the call itself.
-		r.Mode, r.DirectoryRoles = "user", delegatedRoles
-		if err := client.SignIn(app.Ctx, t.TenantID); err != nil {
+		// A consultant signed in with az login: the Graph token's wids claim lists the
+		// directory roles the user holds in the tenant.
+		r.Mode = "user"
+		held, err := client.UserDirectoryRoles(app.Ctx, t.TenantID)
+		if err != nil {
 			return fail(err)
 		}
-		r.SignedIn, r.OK = true, true
+		checkUser(&r, held)
 		return r
 	}
 	acc, err := client.OperatorAccess(app.Ctx, t.TenantID, clientID)
@@ -298,7 +349,18 @@ func writeCheck(app *App, results []checkResult, failed int) {
 		fmt.Fprintf(app.Stdout, "%-5s %s\n", status, name)
 		switch {
 		case r.Mode == "user" && r.SignedIn:
-			fmt.Fprintf(app.Stdout, "  signed in as a user: needs the directory roles %s\n", strings.Join(r.DirectoryRoles, ", "))
+			held := "none"
+			if len(r.HeldRoles) > 0 {
+				held = strings.Join(r.HeldRoles, ", ")
+			}
+			fmt.Fprintf(app.Stdout, "  signed in as a user holding the directory roles: %s\n", held)
+			for _, n := range r.RoleNeeds {
+				status := "held"
+				if !n.Held {
+					status = "MISSING"
+				}
+				fmt.Fprintf(app.Stdout, "  %-40s %-8s (any of: %s)\n", n.Need, status, strings.Join(n.AnyOf, ", "))
+			}
 		case r.SignedIn:
 			for _, p := range r.Permissions {
 				held := "held"

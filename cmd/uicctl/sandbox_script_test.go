@@ -30,6 +30,7 @@ var running sync.Map // *testscript.TestScript -> *sandbox.Sandbox
 //	sandbox stop            (also done at script end; writes the state file and request log)
 //	sandbox flush           (writes buffered request log lines)
 //	sandbox mfa UPN on|off  sandbox revoke UPN  sandbox appmgmt TENANT APPID on|off
+//	sandbox roles UPN [ROLE_TEMPLATE_ID...]  (the account's active directory roles: wids)
 //	sandbox policy TENANT FILE (the tenant's default app management policy, Graph JSON)
 //	sandbox oidc [subject=S] [lifetime=D]  (the GitHub Actions job of the OIDC issuer)
 //	sandbox signin UPN FILE (the user at the browser: opens the first authorize URL found in
@@ -80,6 +81,11 @@ func cmdSandbox(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("usage: sandbox mfa UPN on|off")
 		}
 		ts.Check(get().SetMFA(args[1], onOff(args[2])))
+	case "roles":
+		if len(args) < 2 {
+			ts.Fatalf("usage: sandbox roles UPN [ROLE_TEMPLATE_ID...]")
+		}
+		ts.Check(get().SetDirectoryRoles(args[1], args[2:]))
 	case "revoke":
 		if len(args) != 2 {
 			ts.Fatalf("usage: sandbox revoke UPN")

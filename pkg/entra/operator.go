@@ -2,6 +2,8 @@ package entra
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -224,8 +226,61 @@ func (c *Client) OperatorAccess(ctx context.Context, tenantID, clientID string) 
 	return OperatorAccess{ServicePrincipal: true, Roles: uniqueSorted(roles)}, nil
 }
 
-// SignIn gets a Graph token for tenantID, as the first call of any command would.
-func (c *Client) SignIn(ctx context.Context, tenantID string) error {
-	_, err := tenantCredential{cred: c.cred, tenant: tenantID, log: c.log}.GetToken(ctx, policy.TokenRequestOptions{Scopes: c.scopes})
-	return err
+// Template IDs of the Entra built-in directory roles a consultant signed in as a user may
+// need (https://learn.microsoft.com/entra/identity/role-based-access-control/permissions-reference).
+const (
+	GlobalAdministrator           = "62e90394-69f5-4237-9190-012177145e10"
+	ApplicationAdministrator      = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+	CloudApplicationAdministrator = "158c047a-c907-4556-b7ef-446551a6b5f7"
+	PrivilegedRoleAdministrator   = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	GroupsAdministrator           = "fdd7a751-b60b-444a-984c-02652fe8fa1c"
+)
+
+// DirectoryRoleNames names the role template IDs above.
+var DirectoryRoleNames = map[string]string{
+	GlobalAdministrator:           "Global Administrator",
+	ApplicationAdministrator:      "Application Administrator",
+	CloudApplicationAdministrator: "Cloud Application Administrator",
+	PrivilegedRoleAdministrator:   "Privileged Role Administrator",
+	GroupsAdministrator:           "Groups Administrator",
+}
+
+// UserDirectoryRoles signs in to tenantID and returns the directory role template IDs the
+// signed-in user holds there, lower-case and sorted: the wids claim of the Graph access
+// token ("the tenant-wide roles assigned to this user",
+// https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference). A
+// token without wids (an app, or a user without roles: Entra omits empty claims) gives
+// none. The token is only read, not verified: it is our own, straight from the token
+// service, and the result is only shown.
+func (c *Client) UserDirectoryRoles(ctx context.Context, tenantID string) ([]string, error) {
+	tok, err := tenantCredential{cred: c.cred, tenant: tenantID, log: c.log}.GetToken(ctx, policy.TokenRequestOptions{Scopes: c.scopes})
+	if err != nil {
+		return nil, err
+	}
+	return tokenWids(tok.Token)
+}
+
+// tokenWids reads the wids claim of a JWT's payload. Errors never show the token.
+func tokenWids(token string) ([]string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("the access token is not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, errors.New("the access token's payload is not base64url")
+	}
+	var claims struct {
+		Wids []string `json:"wids"`
+	}
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return nil, errors.New("the access token's payload is not JSON with a wids array")
+	}
+	var out []string
+	for _, w := range claims.Wids {
+		if spec.ValidGUID(w) { // untrusted text: only GUIDs are shown
+			out = append(out, strings.ToLower(w))
+		}
+	}
+	return uniqueSorted(out), nil
 }

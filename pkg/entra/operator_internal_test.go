@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"encoding/base64"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestOperationsNeedOnlyOperatorPermissions: every Graph call the operator makes names, for
@@ -68,5 +71,36 @@ func TestOperationsNeedOnlyOperatorPermissions(t *testing.T) {
 	}
 	if seen < 10 {
 		t.Fatalf("found %d operations: is the parse right?", seen)
+	}
+}
+
+func TestTokenWids(t *testing.T) {
+	jwt := func(payload string) string {
+		return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2ln"
+	}
+	tests := map[string]struct {
+		reason  string
+		token   string
+		want    []string
+		wantErr bool
+	}{
+		"roles": {reason: "wids are read, lower-cased, sorted and deduplicated",
+			token: jwt(`{"wids":["E8611AB8-C189-46E8-94E1-60213AB1F814","158c047a-c907-4556-b7ef-446551a6b5f7","158c047a-c907-4556-b7ef-446551a6b5f7"]}`),
+			want:  []string{"158c047a-c907-4556-b7ef-446551a6b5f7", "e8611ab8-c189-46e8-94e1-60213ab1f814"}},
+		"none":      {reason: "Entra omits wids for a user without roles", token: jwt(`{"oid":"x"}`)},
+		"not guids": {reason: "untrusted text that is no GUID is dropped, never shown", token: jwt(`{"wids":["<script>"]}`)},
+		"not a jwt": {reason: "an opaque token is an error", token: "opaque", wantErr: true},
+		"bad json":  {reason: "a payload that is not JSON is an error", token: jwt(`{`), wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := tokenWids(tc.token)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("%s: err = %v, want error %v", tc.reason, err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s: wids (-want +got):\n%s", tc.reason, diff)
+			}
+		})
 	}
 }
