@@ -266,7 +266,11 @@ func Run(ctx context.Context, in Input) (Tenant, *Rotation) {
 		if err != nil {
 			return Fail, err.Error(), hintOf(err)
 		}
-		return Pass, fmt.Sprintf("%d customers on the first page, %d in total", n, total), ""
+		noun := "customers"
+		if n == 1 {
+			noun = "customer"
+		}
+		return Pass, fmt.Sprintf("%d %s on the first page, %d in total", n, noun, total), ""
 	})
 	run(CheckUsage, func() (Status, string, string) {
 		// The usage calls' budget: Azure utilization's "not ready" (204) is waited for
