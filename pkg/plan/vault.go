@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/useitcloud/uicctl/pkg/spec"
@@ -182,17 +181,6 @@ func AttributeDrift(w VaultWant, live VaultSecret) []FieldChange {
 			out = append(out, FieldChange{Path: "tags." + k, Before: ptr(have)})
 		case want != have:
 			out = append(out, FieldChange{Path: "tags." + k, Before: ptr(have), After: ptr(want)})
-		}
-	}
-	return out
-}
-
-// VaultPending reports the vault secrets a tenant plan writes, by key.
-func VaultPending(t *Tenant) []string {
-	var out []string
-	for _, c := range t.Changes {
-		if c.Object == ObjVaultSecret && c.Action.Pending() {
-			out = append(out, strings.TrimSuffix(strings.TrimPrefix(c.Address, "vaultSecret["), "]"))
 		}
 	}
 	return out
